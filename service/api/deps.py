@@ -1,0 +1,35 @@
+"""Shared dependencies of the routes, as named ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ..pipelines.base import PipelineSetup
+from ..questions.source import QuestionSource
+from ..rounds.runner import RoundRunner
+from ..settings import Settings
+from ..storage.rounds import RoundStore
+from ..storage.traces import TraceStore
+
+
+@dataclass
+class ServiceState:
+    """Everything the routes need, assembled once by the app's lifespan."""
+
+    settings: Settings
+    setup: PipelineSetup
+    questions: QuestionSource
+    rounds: RoundStore
+    traces: TraceStore
+    runner: RoundRunner
+    model_server: str
+
+
+def get_state(request: Request) -> ServiceState:
+    return request.app.state.service
+
+
+StateDep = Annotated[ServiceState, Depends(get_state)]

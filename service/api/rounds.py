@@ -1,0 +1,120 @@
+"""Round routes: start a round (an SSE stream), read it back, re-attach to its events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Header, HTTPException, Query
+from fastapi.responses import StreamingResponse
+
+from ..rounds.runner import InvalidRoundRequest, LiveRound
+from ..sse import event_stream_response
+from ..storage.tables import RoundRow
+from .deps import StateDep
+from .schemas import RoundError, RoundOut, RoundRequest
+
+router = APIRouter(prefix="/api/rounds", tags=["rounds"])
+
+SSE_RESPONSE = {200: {"content": {"text/event-stream": {}}, "description": "AG-UI events as SSE"}}
+
+
+def unprocessable(field: str, message: str) -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors, naming the field."""
+    return HTTPException(422, detail=[{"loc": ["body", field], "msg": message, "type": "value_error"}])
+
+
+@router.post("", response_class=StreamingResponse, responses=SSE_RESPONSE)
+async def start_round(body: RoundRequest, state: StateDep) -> StreamingResponse:
+    """Play a round and stream it as Server-Sent Events (AG-UI events, each with an ``id:``)."""
+    try:
+        plan = state.runner.plan(**body.model_dump())
+    except InvalidRoundRequest as exc:
+        raise unprocessable(exc.field, exc.message) from exc
+    live = await state.runner.start(plan)
+    return event_stream_response(live.log.subscribe(0))
+
+
+def _not_found(round_id: str) -> HTTPException:
+    return HTTPException(404, detail=f"no round with id {round_id!r}")
+
+
+@router.get("/{round_id}", response_model=RoundOut)
+def get_round(round_id: str, state: StateDep) -> RoundOut:
+    """The round as stored, or as it stands now if it is still being played."""
+    live = state.runner.live.get(round_id)
+    row = state.rounds.get_round(round_id)
+    if row is None:
+        raise _not_found(round_id)
+    if live is not None:
+        return _live_round_out(row, live)
+    return _row_out(row)
+
+
+@router.get("/{round_id}/events", response_class=StreamingResponse, responses=SSE_RESPONSE)
+async def round_events(
+    round_id: str,
+    state: StateDep,
+    after: int = Query(default=0, ge=0, description="Send events with an id above this one."),
+    last_event_id: str | None = Header(default=None, alias="Last-Event-ID"),
+) -> StreamingResponse:
+    """Re-attach to a round's events: missed ones first, then live ones until the round ends.
+
+    ``Last-Event-ID`` (sent by a reconnecting ``EventSource``) wins over ``after``."""
+    if last_event_id is not None:
+        if not last_event_id.strip().isdigit():
+            raise HTTPException(422, detail="Last-Event-ID must be the numeric id of an event")
+        after = int(last_event_id)
+    live = state.runner.live.get(round_id)
+    if live is not None:
+        return event_stream_response(live.log.subscribe(after))
+    row = await asyncio.to_thread(state.rounds.get_round, round_id)
+    if row is None:
+        raise _not_found(round_id)
+    records = await asyncio.to_thread(state.rounds.events_after, round_id, after)
+    return event_stream_response(_replay(records))
+
+
+async def _replay(records: list[tuple[int, dict[str, Any]]]) -> AsyncIterator[tuple[int, dict[str, Any]]]:
+    for record in records:
+        yield record
+
+
+def _links(round_id: str, trace_id: str) -> dict[str, str]:
+    return {
+        "self": f"/api/rounds/{round_id}",
+        "events": f"/api/rounds/{round_id}/events",
+        "trace": f"/api/traces/{trace_id}",
+        "trace_page": f"/traces/{trace_id}",
+    }
+
+
+def _row_out(row: RoundRow) -> RoundOut:
+    over = row.status in ("completed", "failed")
+    error = RoundError(code=row.error_code, message=row.error_message or "") if row.error_code else None
+    return RoundOut(
+        id=row.id, game_id=row.game_id, pipeline=row.pipeline, mode=row.mode, status=row.status,  # type: ignore[arg-type]
+        model=row.model, category=row.category, difficulty=row.difficulty, seed=row.seed,
+        question=row.question, reference_answer=row.reference_answer if over else None,
+        answer=row.answer, answered_by=row.answered_by, verdict=row.verdict, trace_id=row.trace_id,
+        error=error, time_to_first_token_ms=row.time_to_first_token_ms, total_ms=row.total_ms,
+        usage=row.usage, created_at=row.created_at, finished_at=row.finished_at,
+        links=_links(row.id, row.trace_id),
+    )
+
+
+def _live_round_out(row: RoundRow, live: LiveRound) -> RoundOut:
+    ctx = live.ctx
+    out = _row_out(row)
+    timings = ctx.timings.as_dict()
+    return out.model_copy(
+        update={
+            "question": ctx.question.text if ctx.question else None,
+            "category": ctx.question.category if ctx.question else ctx.category,
+            "answer": ctx.answer,
+            "answered_by": ctx.answered_by if ctx.answer is not None else None,
+            "time_to_first_token_ms": timings["time_to_first_token_ms"],
+            "usage": ctx.usage.as_dict(),
+        }
+    )

@@ -1,0 +1,78 @@
+"""Request and response bodies of the HTTP API (what ``/docs`` shows)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class RoundRequest(BaseModel):
+    """Start a round. With nothing but ``pipeline`` a verified puzzle of a random category is asked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pipeline: Literal["agents", "chat"] = Field(description="`agents` (Agents SDK) or `chat` (plain Chat Completions).")
+    category: str | None = Field(default=None, max_length=64, description="A name from GET /api/categories.")
+    difficulty: Literal["easy", "medium", "hard"] | None = None
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1, description="Same seed, same question.")
+    question: str | None = Field(default=None, min_length=1, max_length=2000, description="Ask this question (needs `reference_answer`).")
+    reference_answer: str | None = Field(default=None, min_length=1, max_length=200)
+    game_id: str | None = Field(default=None, pattern=ID_PATTERN, description="Add the round to this game (the trace group).")
+
+    @model_validator(mode="after")
+    def _question_with_reference(self) -> RoundRequest:
+        if (self.question is None) != (self.reference_answer is None):
+            raise ValueError("`question` and `reference_answer` must be given together")
+        return self
+
+
+class CategoryOut(BaseModel):
+    name: str
+    title: str
+    description: str
+    difficulties: list[str]
+    verified: bool
+
+
+class RoundError(BaseModel):
+    code: str
+    message: str
+
+
+class RoundOut(BaseModel):
+    """A stored (or running) round. ``reference_answer`` appears only once the round is over."""
+
+    id: str
+    game_id: str
+    pipeline: str
+    mode: str
+    status: Literal["running", "awaiting_answer", "completed", "failed"]
+    model: str
+    category: str
+    difficulty: str
+    seed: int | None
+    question: str | None
+    reference_answer: str | None
+    answer: str | None
+    answered_by: str | None
+    verdict: dict[str, Any] | None
+    trace_id: str
+    error: RoundError | None
+    time_to_first_token_ms: float | None
+    total_ms: float | None
+    usage: dict[str, Any] | None
+    created_at: datetime | None
+    finished_at: datetime | None
+    links: dict[str, str]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    model: str
+    model_server: Literal["embedded", "remote"]
+    profile: str
+    pipelines: list[str]

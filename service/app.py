@@ -1,0 +1,117 @@
+"""The application factory: the one place where the service's parts are assembled.
+
+``create_app(settings)`` builds nothing at import time. Its lifespan opens the database, starts
+the embedded model when no server is configured, installs the local trace store as the only
+trace processor, builds both pipelines from ``agents_config/`` and, on shutdown, undoes all of
+it in reverse (rounds still running are stored as cancelled; the model process is stopped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from agents import set_trace_processors
+from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
+from fastapi import FastAPI
+
+from .agent_specs import AgentSpec, load_agents_config
+from .api import meta, rounds
+from .api.deps import ServiceState
+from .embedded.process import EmbeddedModelProcess
+from .llm_client import build_client
+from .pipelines.agents_sdk import AgentsPipeline, ModelFactory
+from .pipelines.base import PipelineSetup
+from .pipelines.chat_baseline import ChatPipeline
+from .questions.source import QuestionSource
+from .rounds.runner import RoundRunner
+from .rounds.tools import build_tools
+from .settings import Settings, get_settings
+from .storage.db import Database
+from .storage.rounds import RoundStore
+from .storage.traces import TraceStore
+from .tracing.store_processor import StoreTracingProcessor
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, model_factory: ModelFactory | None = None) -> FastAPI:
+    """Build the FastAPI app.
+
+    ``model_factory`` replaces the models of the ``agents`` pipeline (tests pass scripted
+    models); by default each role gets an ``OpenAIChatCompletionsModel`` on the shared client.
+    """
+    settings = settings or get_settings()
+    config = load_agents_config(settings.agents_config_dir)  # fail fast on a bad config
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(settings.database_url)
+        await asyncio.to_thread(database.create_tables)
+        round_store = RoundStore(database)
+        interrupted = await asyncio.to_thread(round_store.fail_unfinished_rounds)
+        if interrupted:
+            logger.warning("%d round(s) left running by a previous process marked failed", interrupted)
+        trace_store = TraceStore(database)
+        processor = StoreTracingProcessor(trace_store, secrets=settings.secrets())
+        set_trace_processors([processor])
+
+        model_process: EmbeddedModelProcess | None = None
+        try:
+            if settings.uses_embedded_model:
+                model_process = EmbeddedModelProcess(settings)
+                base_url = await model_process.start()
+            else:
+                assert settings.llm_base_url is not None
+                base_url = settings.llm_base_url
+            client = build_client(settings, base_url)
+            setup = PipelineSetup(
+                config=config,
+                tools=build_tools(config),
+                profile=settings.profile(),
+                default_model=settings.model_name,
+                include_content_in_traces=settings.trace_include_content,
+            )
+
+            def openai_model(role: str, spec: AgentSpec) -> OpenAIChatCompletionsModel:
+                return OpenAIChatCompletionsModel(model=spec.model or settings.model_name, openai_client=client)
+
+            pipelines = {
+                "agents": AgentsPipeline(setup, model_factory or openai_model),
+                "chat": ChatPipeline(setup, client),
+            }
+            questions = QuestionSource(config.questions)
+            runner = RoundRunner(
+                pipelines=pipelines,  # type: ignore[arg-type]
+                questions=questions,
+                store=round_store,
+                model_name=settings.model_name,
+                round_timeout=settings.round_timeout,
+                secrets=settings.secrets(),
+            )
+            app.state.service = ServiceState(
+                settings=settings, setup=setup, questions=questions, rounds=round_store,
+                traces=trace_store, runner=runner,
+                model_server="embedded" if model_process else "remote",
+            )
+            yield
+            await runner.shutdown()
+            await client.close()
+        finally:
+            if model_process is not None:
+                await model_process.stop()
+            processor.force_flush()
+            processor.shutdown()
+            database.close()
+
+    app = FastAPI(
+        title="quizrelay",
+        version="0.1.0",
+        summary="Multi-agent quiz rounds, streamed, traced and compared.",
+        lifespan=lifespan,
+    )
+    app.include_router(meta.router)
+    app.include_router(rounds.router)
+    return app

@@ -1,0 +1,72 @@
+"""The ``quizrelay`` command line.
+
+    quizrelay serve [--host 127.0.0.1] [--port 8000]   the API (and the embedded model if needed)
+    quizrelay model serve [--host] [--port]            only the embedded model server
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .errors import QuizrelayError
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .settings import get_settings
+
+    settings = get_settings()
+    app = create_app(settings)
+    where = "the embedded model" if settings.uses_embedded_model else settings.llm_base_url
+    print(f"quizrelay: serving on http://{args.host}:{args.port} with {settings.model_name} ({where})", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5)
+    return 0
+
+
+def _model_serve(args: argparse.Namespace) -> int:
+    from .embedded.server import serve
+
+    print(f"quizrelay: embedded model on http://{args.host}:{args.port}/v1", file=sys.stderr)
+    serve(args.host, args.port, threads=args.threads, context=args.context)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="quizrelay", description="Multi-agent quiz rounds, streamed and traced.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP API (starts the embedded model if no server is configured)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(handler=_serve)
+
+    model = commands.add_parser("model", help="the embedded model server")
+    model_commands = model.add_subparsers(dest="model_command", required=True)
+    model_serve = model_commands.add_parser("serve", help="serve SmolLM2-135M over an OpenAI-compatible API")
+    model_serve.add_argument("--host", default="127.0.0.1")
+    model_serve.add_argument("--port", type=int, default=8080)
+    model_serve.add_argument("--threads", type=int, default=2)
+    model_serve.add_argument("--context", type=int, default=4096)
+    model_serve.set_defaults(handler=_model_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.handler(args))
+    except QuizrelayError as exc:
+        print(f"quizrelay: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

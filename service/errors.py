@@ -1,0 +1,159 @@
+"""Errors: the hierarchy, the stable codes a failed round reports, and the secret scrubber.
+
+    QuizrelayError
+    ├── ConfigError          bad settings or agents_config/ files (raised at start-up)
+    ├── ModelServerError     the embedded model server could not be started
+    └── RoundFailure         a round ended without a verdict; carries a stable ``code``
+
+A round never fails silently: whatever went wrong (the model server, the model's behaviour, a
+timeout) becomes a :class:`RoundFailure` through :func:`failure_from_exception`, which the
+runner turns into a ``RUN_ERROR`` event and a round stored as ``failed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable
+
+import openai
+
+# Stable error codes of RUN_ERROR events and failed rounds. Clients may switch on them.
+MODEL_UNREACHABLE = "model_unreachable"
+MODEL_TIMEOUT = "model_timeout"
+MODEL_RATE_LIMITED = "model_rate_limited"
+MODEL_SERVER_ERROR = "model_server_error"
+MODEL_REQUEST_REJECTED = "model_request_rejected"
+MODEL_STREAM_INTERRUPTED = "model_stream_interrupted"
+INVALID_TOOL_ARGUMENTS = "invalid_tool_arguments"
+NO_HANDOFF = "no_handoff"
+MISSING_TOOL_CALL = "missing_tool_call"
+INVALID_VERDICT = "invalid_verdict"
+MAX_TURNS_EXCEEDED = "max_turns_exceeded"
+ROUND_TIMEOUT = "round_timeout"
+ROUND_CANCELLED = "round_cancelled"
+INTERNAL_ERROR = "internal_error"
+
+
+class QuizrelayError(Exception):
+    """Root of quizrelay's own exceptions."""
+
+
+class ConfigError(QuizrelayError):
+    """A setting or a file in agents_config/ is invalid; the message says what to change."""
+
+
+class ModelServerError(QuizrelayError):
+    """The embedded model server did not start or stopped answering."""
+
+
+class RoundFailure(QuizrelayError):
+    """A round cannot finish; ``code`` is one of the stable codes above."""
+
+    def __init__(self, code: str, message: str, *, role: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.role = role
+
+    def __repr__(self) -> str:
+        return f"RoundFailure(code={self.code!r}, message={self.message!r}, role={self.role!r})"
+
+
+def _openai_error_detail(exc: openai.APIStatusError) -> str:
+    """The server's own error message, without echoing the request (which may hold a key)."""
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    return exc.message
+
+
+def failure_from_exception(exc: BaseException, *, role: str | None = None) -> RoundFailure:
+    """Map any exception raised while a pipeline runs to a :class:`RoundFailure`.
+
+    Both pipelines use this one mapping, so the same fault gets the same code in each.
+    """
+    # Imported here: the SDK is heavy and errors.py is imported by light modules too.
+    from agents.exceptions import MaxTurnsExceeded, ModelBehaviorError
+
+    where = f" while the {role} was running" if role else ""
+    if isinstance(exc, RoundFailure):
+        if exc.role is None:
+            exc.role = role
+        return exc
+    if isinstance(exc, openai.APITimeoutError):
+        return RoundFailure(MODEL_TIMEOUT, f"The model server did not answer in time{where}.", role=role)
+    if isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__ or exc.__context__
+        if cause is not None and "connect" in type(cause).__name__.lower():
+            message = f"Could not connect to the model server{where}: {cause}."
+            return RoundFailure(MODEL_UNREACHABLE, message, role=role)
+        return RoundFailure(
+            MODEL_STREAM_INTERRUPTED,
+            f"The connection to the model server broke{where} ({exc.message}).",
+            role=role,
+        )
+    if isinstance(exc, openai.RateLimitError):
+        detail = _openai_error_detail(exc)
+        message = f"The model server is rate limiting requests (HTTP 429){where}: {detail}"
+        return RoundFailure(MODEL_RATE_LIMITED, message, role=role)
+    if isinstance(exc, openai.InternalServerError):
+        detail = _openai_error_detail(exc)
+        message = f"The model server failed (HTTP {exc.status_code}){where}: {detail}"
+        return RoundFailure(MODEL_SERVER_ERROR, message, role=role)
+    if isinstance(exc, openai.APIStatusError):
+        detail = _openai_error_detail(exc)
+        message = f"The model server rejected the request (HTTP {exc.status_code}){where}: {detail}"
+        return RoundFailure(MODEL_REQUEST_REJECTED, message, role=role)
+    if isinstance(exc, openai.APIError):
+        message = f"The model server sent an error in the middle of its stream{where}: {exc.message}"
+        return RoundFailure(MODEL_STREAM_INTERRUPTED, message, role=role)
+    if isinstance(exc, MaxTurnsExceeded):
+        message = f"The agents used up their turns without reaching a verdict{where}."
+        return RoundFailure(MAX_TURNS_EXCEEDED, message, role=role)
+    if isinstance(exc, ModelBehaviorError):
+        message = f"The model produced output that could not be used{where}: {exc.message}"
+        return RoundFailure(INVALID_TOOL_ARGUMENTS, message, role=role)
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return RoundFailure(ROUND_TIMEOUT, f"The round took too long{where}.", role=role)
+    if isinstance(exc, asyncio.CancelledError):
+        return RoundFailure(ROUND_CANCELLED, "The round was cancelled.", role=role)
+    message = f"Unexpected {type(exc).__name__}{where}: {exc}"
+    return RoundFailure(INTERNAL_ERROR, message, role=role)
+
+
+REDACTED = "[redacted]"
+
+
+def scrub(value: object, secrets: Iterable[str]) -> object:
+    """Return ``value`` with every secret string replaced, recursing into dicts and lists.
+
+    Used on everything that leaves the process or is stored: span data, error messages, events.
+    """
+    secret_list = [s for s in secrets if s]
+    if not secret_list:
+        return value
+    return _scrub(value, secret_list)
+
+
+def _scrub(value: object, secrets: list[str]) -> object:
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {key: _scrub(item, secrets) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub(item, secrets) for item in value]
+    return value
+
+
+def scrub_text(text: str, secrets: Iterable[str]) -> str:
+    """:func:`scrub` for a plain string (keeps the type checker honest)."""
+    result = scrub(text, secrets)
+    return result if isinstance(result, str) else json.dumps(result)

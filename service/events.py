@@ -1,0 +1,187 @@
+"""The event vocabulary of a round, shaped as AG-UI events.
+
+Both pipelines describe what happens through one :class:`RoundEvents` object, so an ``agents``
+round and a ``chat`` round speak the same protocol (``ag-ui-protocol``'s models and field names)
+and an AG-UI client can consume either. This module knows nothing about HTTP, SSE or storage:
+events go to a ``publish`` callable (the round's event log).
+
+Order within a round (see the README for an annotated stream)::
+
+    RUN_STARTED → CUSTOM round → per role: STEP_STARTED, TEXT_MESSAGE_*, TOOL_CALL_*,
+    CUSTOM question/answer/verdict/handoff as they become known, STEP_FINISHED
+    → CUSTOM usage → RUN_FINISHED | RUN_ERROR
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ag_ui.core import (
+    BaseEvent,
+    CustomEvent,
+    RunErrorEvent,
+    RunFinishedEvent,
+    RunStartedEvent,
+    StepFinishedEvent,
+    StepStartedEvent,
+    TextMessageContentEvent,
+    TextMessageEndEvent,
+    TextMessageStartEvent,
+    ToolCallArgsEvent,
+    ToolCallEndEvent,
+    ToolCallResultEvent,
+    ToolCallStartEvent,
+)
+from ag_ui.core.events import Interrupt, RunFinishedInterruptOutcome, RunFinishedSuccessOutcome
+
+Publish = Callable[[BaseEvent], None]
+
+# Names of the CUSTOM events; clients switch on them.
+ROUND = "round"
+QUESTION = "question"
+ANSWER = "answer"
+VERDICT = "verdict"
+HANDOFF = "handoff"
+USAGE = "usage"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class RoundEvents:
+    """Builds and publishes the events of one round (one AG-UI thread run, or two in human mode).
+
+    It keeps the little state the protocol needs: the open step, open text messages and open
+    tool calls, so every ``*_START`` gets its ``*_END`` even when a pipeline fails mid-way.
+    """
+
+    def __init__(
+        self,
+        publish: Publish,
+        *,
+        thread_id: str,
+        run_id: str,
+        on_token: Callable[[str | None], None] | None = None,
+    ) -> None:
+        self._publish = publish
+        self.thread_id = thread_id
+        self.run_id = run_id
+        self._on_token = on_token
+        self._message_numbers = itertools.count(1)
+        self.current_step: str | None = None
+        self._open_messages: dict[str, str] = {}
+        self._open_tool_calls: dict[str, str] = {}
+
+    def emit(self, event: BaseEvent) -> None:
+        if event.timestamp is None:
+            event.timestamp = _now_ms()
+        self._publish(event)
+
+    # Run lifecycle -------------------------------------------------------------------------
+    def run_started(self) -> None:
+        self.emit(RunStartedEvent(thread_id=self.thread_id, run_id=self.run_id))
+
+    def run_finished(self, result: dict[str, Any], *, awaiting_input: str | None = None) -> None:
+        self.close_open()
+        if awaiting_input is None:
+            outcome: Any = RunFinishedSuccessOutcome()
+        else:
+            interrupt = Interrupt(id=self.run_id, reason="awaiting_answer", message=awaiting_input)
+            outcome = RunFinishedInterruptOutcome(interrupts=[interrupt])
+        self.emit(
+            RunFinishedEvent(
+                thread_id=self.thread_id, run_id=self.run_id, result=result, outcome=outcome
+            )
+        )
+
+    def run_error(self, code: str, message: str) -> None:
+        self.close_open()
+        self.emit(RunErrorEvent(code=code, message=message))
+
+    def custom(self, name: str, value: dict[str, Any]) -> None:
+        self.emit(CustomEvent(name=name, value=value))
+
+    # Steps (one per role) ------------------------------------------------------------------
+    def step_started(self, role: str) -> None:
+        if self.current_step == role:
+            return
+        if self.current_step is not None:
+            self.step_finished()
+        self.current_step = role
+        self.emit(StepStartedEvent(step_name=role))
+
+    def step_finished(self) -> None:
+        if self.current_step is None:
+            return
+        self._close_messages_and_calls()
+        role, self.current_step = self.current_step, None
+        self.emit(StepFinishedEvent(step_name=role))
+
+    # Text --------------------------------------------------------------------------------
+    def text_start(self, key: str, *, role_name: str | None = None) -> str:
+        """Open a text message; ``key`` is the pipeline's own handle for it (an item id)."""
+        message_id = f"msg_{self.run_id}_{next(self._message_numbers)}"
+        self._open_messages[key] = message_id
+        self.emit(
+            TextMessageStartEvent(message_id=message_id, role="assistant", name=role_name or self.current_step)
+        )
+        return message_id
+
+    def text_delta(self, key: str, delta: str) -> None:
+        if not delta:
+            return  # AG-UI requires non-empty deltas
+        message_id = self._open_messages.get(key) or self.text_start(key)
+        if self._on_token is not None:
+            self._on_token(self.current_step)
+        self.emit(TextMessageContentEvent(message_id=message_id, delta=delta))
+
+    def text_end(self, key: str) -> None:
+        message_id = self._open_messages.pop(key, None)
+        if message_id is not None:
+            self.emit(TextMessageEndEvent(message_id=message_id))
+
+    # Tool calls ----------------------------------------------------------------------------
+    def tool_call_start(self, call_id: str, name: str) -> None:
+        if call_id in self._open_tool_calls:
+            return
+        self._open_tool_calls[call_id] = name
+        self.emit(ToolCallStartEvent(tool_call_id=call_id, tool_call_name=name))
+
+    def tool_call_args(self, call_id: str, delta: str) -> None:
+        if not delta:
+            return
+        if self._on_token is not None:
+            self._on_token(self.current_step)
+        self.emit(ToolCallArgsEvent(tool_call_id=call_id, delta=delta))
+
+    def tool_call_end(self, call_id: str) -> None:
+        if self._open_tool_calls.pop(call_id, None) is not None:
+            self.emit(ToolCallEndEvent(tool_call_id=call_id))
+
+    def tool_call_result(self, call_id: str, content: str) -> None:
+        self.tool_call_end(call_id)
+        message_id = f"msg_{self.run_id}_{next(self._message_numbers)}"
+        self.emit(
+            ToolCallResultEvent(
+                message_id=message_id, tool_call_id=call_id, content=content, role="tool"
+            )
+        )
+
+    # Facts of the round --------------------------------------------------------------------
+    def handoff(self, source: str, target: str) -> None:
+        self.custom(HANDOFF, {"from": source, "to": target})
+
+    def close_open(self) -> None:
+        """End whatever is open (messages, tool calls, the step) before the run's last event."""
+        self.step_finished()
+        self._close_messages_and_calls()
+
+    def _close_messages_and_calls(self) -> None:
+        for key in list(self._open_messages):
+            self.text_end(key)
+        for call_id in list(self._open_tool_calls):
+            self.tool_call_end(call_id)

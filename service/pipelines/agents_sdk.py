@@ -1,0 +1,211 @@
+"""The ``agents`` pipeline: Questioner → handoff → Answerer → handoff → Judge on the Agents SDK.
+
+Agents are built per round from ``agents_config/`` (their instructions read the round's
+:class:`RoundContext`, the SDK's typed run context). The reference answer is kept from the
+Answerer twice over: its prompt cannot name it, and every handoff strips tool calls and tool
+results (where a free-form reference travels) from the history it passes on.
+
+The Judge ends the run by calling ``submit_verdict``; a run that ends any other way (a model
+that answers in text instead of handing off, a Judge that never submits a valid verdict) is a
+:class:`RoundFailure`, never a silent success.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from agents import (
+    Agent,
+    FunctionTool,
+    ModelSettings,
+    RunConfig,
+    RunContextWrapper,
+    Runner,
+    ToolsToFinalOutputResult,
+    handoff,
+)
+from agents.extensions.handoff_filters import remove_all_tools
+from agents.models.interface import Model, ModelTracing
+from agents.tool_context import ToolContext
+from pydantic import BaseModel
+
+from .. import errors
+from ..agent_specs import AgentSpec
+from ..rounds import prompts
+from ..rounds.context import RoundContext
+from ..rounds.tools import TRANSFER_TO_ANSWERER, TRANSFER_TO_JUDGE, RoundTool, answer_handoff_schema
+from .base import PipelineSetup
+from .sdk_stream import SdkStreamTranslator
+from .tool_choice import ToolChoicePolicy, done_tools_in_history
+
+ModelFactory = Callable[[str, AgentSpec], Model]
+"""Builds the model of one role (the app uses the ``openai`` client; tests a ScriptedModel)."""
+
+
+class SubmittedAnswer(BaseModel):
+    """The arguments of ``transfer_to_judge``: the Answerer's answer travels with the handoff."""
+
+    answer: str
+
+
+class PolicyModel(Model):
+    """A model wrapper that sets each call's ``tool_choice`` from the role's policy.
+
+    The SDK fixes an agent's ``tool_choice`` for the whole run; servers that only honour a
+    named choice need it to change from call to call (``check_answer`` then ``submit_verdict``).
+    The choice is derived from the history the call receives, so a retried call gets the same one.
+    """
+
+    def __init__(self, inner: Model, policy: ToolChoicePolicy) -> None:
+        self.inner = inner
+        self.policy = policy
+
+    def _settings(self, settings: ModelSettings, input: Any, tools: list, handoffs: list) -> ModelSettings:
+        offered = [tool.name for tool in tools] + [item.tool_name for item in handoffs]
+        done = done_tools_in_history(input) if isinstance(input, list) else set()
+        return dataclasses.replace(settings, tool_choice=self.policy.choose(offered, done))
+
+    async def get_response(self, system_instructions, input, model_settings, tools, output_schema,
+                           handoffs, tracing: ModelTracing, **kwargs: Any):  # noqa: ANN001, ANN201
+        settings = self._settings(model_settings, input, tools, handoffs)
+        return await self.inner.get_response(
+            system_instructions, input, settings, tools, output_schema, handoffs, tracing, **kwargs
+        )
+
+    def stream_response(self, system_instructions, input, model_settings, tools, output_schema,
+                        handoffs, tracing: ModelTracing, **kwargs: Any):  # noqa: ANN001, ANN201
+        settings = self._settings(model_settings, input, tools, handoffs)
+        return self.inner.stream_response(
+            system_instructions, input, settings, tools, output_schema, handoffs, tracing, **kwargs
+        )
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def _function_tool(tool: RoundTool, *, bound_strings: bool) -> FunctionTool:
+    async def invoke(tool_context: ToolContext[RoundContext], arguments: str) -> str:
+        return tool.invoke(tool_context.context, arguments)
+
+    return FunctionTool(
+        name=tool.name,
+        description=tool.description,
+        params_json_schema=tool.parameters_schema(bound_strings=bound_strings),
+        on_invoke_tool=invoke,
+        strict_json_schema=True,
+    )
+
+
+def _stop_at_verdict(run_context: RunContextWrapper[RoundContext], results: list) -> ToolsToFinalOutputResult:
+    """The Judge's run ends when a valid verdict is on the context, not merely when a tool ran."""
+    verdict = run_context.context.verdict
+    return ToolsToFinalOutputResult(is_final_output=verdict is not None, final_output=verdict)
+
+
+async def _record_answer(run_context: RunContextWrapper[RoundContext], submitted: SubmittedAnswer) -> None:
+    run_context.context.set_answer(submitted.answer)
+
+
+def _question_is_set(run_context: RunContextWrapper[RoundContext], agent: Any) -> bool:
+    """``transfer_to_answerer`` is offered only once there is a question to hand on."""
+    return run_context.context.question is not None
+
+
+class AgentsPipeline:
+    """Runs a round with ``Runner.run_streamed`` and translates its stream into round events."""
+
+    name = "agents"
+
+    def __init__(self, setup: PipelineSetup, model_factory: ModelFactory) -> None:
+        self.setup = setup
+        self.model_factory = model_factory
+
+    def _agent(self, role: str, ctx: RoundContext, **extra: Any) -> Agent[RoundContext]:
+        spec = self.setup.config.agent(role, self.setup.profile)
+
+        def instructions(run_context: RunContextWrapper[RoundContext], agent: Any) -> str:
+            return prompts.instructions(spec, run_context.context, with_handoffs=True)
+
+        tools = [
+            _function_tool(tool, bound_strings=self.setup.bound_strings)
+            for tool in self.setup.role_tools(role, ctx)
+        ]
+        return Agent[RoundContext](
+            name=role,
+            handoff_description=spec.handoff_description,
+            instructions=instructions,
+            model=PolicyModel(self.model_factory(role, spec), ToolChoicePolicy(spec.tool_choice)),
+            model_settings=ModelSettings(**spec.model_settings, include_usage=True),
+            tools=tools,
+            reset_tool_choice=False,
+            **extra,
+        )
+
+    def build_agents(self, ctx: RoundContext) -> Agent[RoundContext]:
+        """The three agents wired together; returns the starting agent (the Questioner)."""
+        judge = self._agent("Judge", ctx, tool_use_behavior=_stop_at_verdict)
+        to_judge = handoff(
+            judge,
+            input_type=SubmittedAnswer,
+            on_handoff=_record_answer,
+            input_filter=remove_all_tools,
+            tool_description_override=self.setup.config.tools[TRANSFER_TO_JUDGE].description,
+        )
+        to_judge = dataclasses.replace(
+            to_judge,
+            input_json_schema=answer_handoff_schema(
+                self.setup.config, bound_strings=self.setup.bound_strings
+            ),
+        )
+        answerer = self._agent("Answerer", ctx, handoffs=[to_judge])
+        to_answerer = handoff(answerer, input_filter=remove_all_tools, is_enabled=_question_is_set)
+        return self._agent("Questioner", ctx, handoffs=[to_answerer])
+
+    async def run(self, ctx: RoundContext) -> None:
+        starting_agent = self.build_agents(ctx)
+        run_config = RunConfig(
+            trace_include_sensitive_data=self.setup.include_content_in_traces,
+            tracing={"include_task_and_turn_spans": False},
+        )
+        result = Runner.run_streamed(
+            starting_agent,
+            prompts.kickoff(self.setup.config, ctx),
+            context=ctx,
+            max_turns=self.setup.config.round.max_turns,
+            run_config=run_config,
+        )
+        translator = SdkStreamTranslator(ctx)
+        try:
+            async for event in result.stream_events():
+                translator.handle(event)
+        except BaseException as exc:
+            raise errors.failure_from_exception(exc, role=translator.current_agent) from exc
+        self._check_outcome(ctx, result.last_agent.name)
+
+    @staticmethod
+    def _check_outcome(ctx: RoundContext, last_agent: str) -> None:
+        """Turn a run that ended early into an explicit failure naming the role and the cause."""
+        if ctx.verdict is not None:
+            return
+        if last_agent == "Questioner" and ctx.question is None:
+            raise errors.RoundFailure(
+                errors.MISSING_TOOL_CALL,
+                "The Questioner ended its turn without setting a question "
+                "(it never called draw_question or pose_question successfully).",
+                role="Questioner",
+            )
+        if last_agent in ("Questioner", "Answerer"):
+            target = TRANSFER_TO_ANSWERER if last_agent == "Questioner" else TRANSFER_TO_JUDGE
+            raise errors.RoundFailure(
+                errors.NO_HANDOFF,
+                f"The {last_agent} replied in text instead of calling {target}, so the round "
+                "stopped before the Judge.",
+                role=last_agent,
+            )
+        raise errors.RoundFailure(
+            errors.INVALID_VERDICT,
+            "The Judge finished without a valid verdict (submit_verdict was never accepted).",
+            role="Judge",
+        )

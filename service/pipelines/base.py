@@ -1,0 +1,49 @@
+"""What a pipeline is: something that plays the three roles of a round on a RoundContext.
+
+A pipeline reports everything through ``ctx.events`` and ``ctx.usage`` and sets the round's facts
+through the context; it never touches HTTP, SSE or the database. It raises on failure (the
+runner maps the exception to a stable error code with :func:`service.errors.failure_from_exception`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..agent_specs import AgentsConfig
+from ..rounds.context import RoundContext
+from ..rounds.tools import RoundTool
+
+
+class Pipeline(Protocol):
+    name: str
+
+    async def run(self, ctx: RoundContext) -> None:
+        """Play the round until a verdict is set on ``ctx``, or raise."""
+        ...
+
+
+@dataclass(frozen=True)
+class PipelineSetup:
+    """What both pipelines are built from, so they cannot drift apart."""
+
+    config: AgentsConfig
+    tools: dict[str, RoundTool]
+    profile: str
+    """The server quirk profile (``openai``, ``ollama``, ``llama-cpp``, ``generic``)."""
+    default_model: str
+    include_content_in_traces: bool = True
+
+    @property
+    def bound_strings(self) -> bool:
+        """Grammar-constrained servers get ``maxLength`` on string arguments."""
+        return self.profile == "llama-cpp"
+
+    def role_tools(self, role: str, ctx: RoundContext) -> list[RoundTool]:
+        """The tools a role is offered in this round (the question source picks the
+        Questioner's: ``pose_question`` only in free-form rounds)."""
+        names = self.config.agents[role].tools
+        if role == "Questioner":
+            wanted = "pose_question" if ctx.question_source == "freeform" else "draw_question"
+            names = [name for name in names if name == wanted]
+        return [self.tools[name] for name in names]

@@ -1,0 +1,74 @@
+"""The typed run context of one round: its facts, and the only place they are set.
+
+Both pipelines carry a :class:`RoundContext` through the round (the Agents SDK as its run
+context, the baseline by hand). The facts — question, answer, check, verdict — are set through
+methods here, which also publish the matching ``CUSTOM`` event, so neither pipeline can set a
+fact without the stream hearing of it.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..events import ANSWER, QUESTION, VERDICT, RoundEvents
+from ..questions.checker import AnswerCheck
+from .models import Question, QuestionSourceName, RoundTimings, UsageLedger, Verdict
+
+MAX_ANSWER_CHARS = 2000
+
+
+def clean_model_text(text: str) -> str:
+    """Undo HTML entities some chat templates emit (``&#39;``) and trim whitespace."""
+    return html.unescape(text).strip()
+
+
+@dataclass
+class RoundContext:
+    """State of one round, shared by its roles and tools."""
+
+    round_id: str
+    game_id: str
+    pipeline: str
+    model: str
+    category: str
+    difficulty: str
+    seed: int | None
+    question_source: QuestionSourceName
+    """``dataset`` (a verified puzzle), ``supplied`` (from the request) or ``freeform``."""
+    events: RoundEvents
+    question_provider: Callable[[], Question] | None
+    """Draws the question for ``draw_question``; None in free-form rounds (``pose_question``)."""
+
+    question: Question | None = None
+    answer: str | None = None
+    check: AnswerCheck | None = None
+    verdict: Verdict | None = None
+    usage: UsageLedger = field(default_factory=UsageLedger)
+    timings: RoundTimings = field(default_factory=RoundTimings)
+    answered_by: str = "Answerer"
+    """``Answerer`` (the model) or ``player`` (a human answered)."""
+
+    def set_question(self, question: Question) -> None:
+        self.question = question
+        self.events.custom(QUESTION, question.public())
+
+    def set_answer(self, text: str) -> None:
+        self.answer = clean_model_text(text)[:MAX_ANSWER_CHARS]
+        self.events.custom(ANSWER, {"text": self.answer, "answered_by": self.answered_by})
+
+    def set_verdict(self, verdict: Verdict) -> None:
+        self.verdict = verdict
+        self.events.custom(VERDICT, verdict.model_dump())
+
+    def prompt_values(self) -> dict[str, str]:
+        """Values for the ``{placeholders}`` of prompts; the Answerer's prompt cannot use the
+        reference answer (agents_config validation refuses it)."""
+        values = {"category": self.category, "difficulty": self.difficulty}
+        if self.question is not None:
+            values["question"] = self.question.text
+            values["reference_answer"] = self.question.reference_answer
+        if self.answer is not None:
+            values["answer"] = self.answer
+        return values

@@ -1,0 +1,63 @@
+"""The live event log of a running round: every event kept, numbered, and fanned out.
+
+A round runs in its own task and publishes into a :class:`RoundEventLog`; HTTP clients
+subscribe to it from any point (``after`` = the last id they saw). So a client that drops and
+comes back gets what it missed once and in order, two clients can watch one round, and a round
+does not depend on the connection that started it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from ag_ui.core import BaseEvent
+
+from ..errors import scrub
+
+EventRecord = tuple[int, dict[str, Any]]
+
+
+class RoundEventLog:
+    def __init__(self, *, secrets: Iterable[str] = ()) -> None:
+        self.records: list[EventRecord] = []
+        self.closed = False
+        self._secrets = [s for s in secrets if s]
+        self._changed = asyncio.Event()
+
+    @property
+    def last_id(self) -> int:
+        return len(self.records)
+
+    def publish(self, event: BaseEvent) -> None:
+        data = event.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if self._secrets:
+            data = scrub(data, self._secrets)  # type: ignore[assignment]
+        self.records.append((len(self.records) + 1, data))
+        self._wake()
+
+    def close(self) -> None:
+        """No more events will come (the run finished, failed or awaits an answer)."""
+        self.closed = True
+        self._wake()
+
+    def reopen(self) -> None:
+        """A second run on the same round (a human's answer) is about to publish."""
+        self.closed = False
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def subscribe(self, after: int = 0) -> AsyncIterator[EventRecord]:
+        """Every event with an id above ``after``, then live ones until the log closes."""
+        position = max(after, 0)
+        while True:
+            changed = self._changed
+            while position < len(self.records):
+                yield self.records[position]
+                position += 1
+            if self.closed:
+                return
+            await changed.wait()

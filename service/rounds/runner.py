@@ -1,0 +1,258 @@
+"""Where a round starts and ends: plan, run a pipeline in a task, trace, store, report.
+
+:meth:`RoundRunner.start` stores the round as ``running``, opens its event log and starts a task
+that runs the chosen pipeline inside ``trace("quiz round", group_id=<game id>)``. Whatever
+happens, the task ends the stream with ``usage`` and ``RUN_FINISHED`` or ``RUN_ERROR``, and
+stores the round with every event it streamed, in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import secrets as token_source
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.tracing import gen_trace_id, trace
+
+from .. import errors
+from ..events import ROUND, USAGE, RoundEvents
+from ..pipelines.base import Pipeline
+from ..questions.source import QuestionSource, supplied_question
+from ..storage.rounds import NewRound, RoundStore, utcnow
+from .context import RoundContext
+from .live import RoundEventLog
+from .models import Question, RoundTimings
+
+logger = logging.getLogger(__name__)
+
+
+class InvalidRoundRequest(ValueError):
+    """A request that is well-formed but cannot be played; ``field`` names the culprit."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    """A validated request: everything needed to play a round."""
+
+    pipeline: str
+    game_id: str
+    category: str
+    difficulty: str
+    seed: int | None
+    question_source: str
+    supplied: Question | None = None
+    mode: str = "ai"
+
+
+@dataclass
+class LiveRound:
+    """A round being played: its context, its event log and its task."""
+
+    ctx: RoundContext
+    log: RoundEventLog
+    trace_id: str
+    task: asyncio.Task[None] | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{token_source.token_hex(8)}"
+
+
+class RoundRunner:
+    def __init__(
+        self,
+        *,
+        pipelines: dict[str, Pipeline],
+        questions: QuestionSource,
+        store: RoundStore,
+        model_name: str,
+        round_timeout: float,
+        secrets: Iterable[str] = (),
+    ) -> None:
+        self.pipelines = pipelines
+        self.questions = questions
+        self.store = store
+        self.model_name = model_name
+        self.round_timeout = round_timeout
+        self.secrets = list(secrets)
+        self.live: dict[str, LiveRound] = {}
+
+    # Planning -----------------------------------------------------------------------------
+    def plan(
+        self,
+        *,
+        pipeline: str,
+        category: str | None = None,
+        difficulty: str | None = None,
+        seed: int | None = None,
+        question: str | None = None,
+        reference_answer: str | None = None,
+        game_id: str | None = None,
+    ) -> RoundPlan:
+        if pipeline not in self.pipelines:
+            raise InvalidRoundRequest("pipeline", f"unknown pipeline {pipeline!r}; use one of {sorted(self.pipelines)}")
+        if category is not None and not self.questions.has_category(category) and question is None:
+            names = ", ".join(c.name for c in self.questions.categories())
+            raise InvalidRoundRequest("category", f"unknown category {category!r}; known: {names}")
+        difficulty = difficulty or self.questions.default_difficulty
+        game_id = game_id or new_id("game")
+        if question is not None and reference_answer is not None:
+            supplied = supplied_question(question, reference_answer, category=category, difficulty=difficulty)
+            return RoundPlan(pipeline, game_id, supplied.category, difficulty, seed, "supplied", supplied)
+        if seed is None:
+            seed = random.randrange(2**31)
+        if category is None:
+            category = self.questions.pick_category(seed)
+        source = "freeform" if self.questions.is_freeform(category) else "dataset"
+        return RoundPlan(pipeline, game_id, category, difficulty, seed, source)
+
+    # Running ------------------------------------------------------------------------------
+    async def start(self, plan: RoundPlan) -> LiveRound:
+        """Store the round, start playing it in the background and return it."""
+        round_id = new_id("round")
+        trace_id = gen_trace_id()
+        log = RoundEventLog(secrets=self.secrets)
+        timings = RoundTimings()
+        ctx = RoundContext(
+            round_id=round_id, game_id=plan.game_id, pipeline=plan.pipeline, model=self.model_name,
+            category=plan.category, difficulty=plan.difficulty, seed=plan.seed,
+            question_source=plan.question_source,  # type: ignore[arg-type]
+            events=RoundEvents(
+                log.publish, thread_id=plan.game_id, run_id=round_id, on_token=timings.mark_token
+            ),
+            question_provider=self._question_provider(plan),
+            timings=timings,
+        )
+        await asyncio.to_thread(
+            self.store.create_round,
+            NewRound(
+                id=round_id, game_id=plan.game_id, pipeline=plan.pipeline, mode=plan.mode,
+                model=self.model_name, category=plan.category, difficulty=plan.difficulty,
+                seed=plan.seed, question_source=plan.question_source, trace_id=trace_id,
+            ),
+        )
+        live = LiveRound(ctx=ctx, log=log, trace_id=trace_id)
+        self.live[round_id] = live
+        live.task = asyncio.create_task(self._play(live), name=f"round {round_id}")
+        return live
+
+    def _question_provider(self, plan: RoundPlan) -> Any:
+        if plan.supplied is not None:
+            supplied = plan.supplied
+            return lambda: supplied
+        if plan.question_source == "freeform":
+            return None
+        assert plan.seed is not None
+        return lambda: self.questions.draw(plan.category, plan.difficulty, plan.seed)
+
+    async def _play(self, live: LiveRound) -> None:
+        ctx = live.ctx
+        events = ctx.events
+        failure: errors.RoundFailure | None = None
+        cancelled = False
+        events.run_started()
+        events.custom(ROUND, {
+            "round_id": ctx.round_id, "game_id": ctx.game_id, "pipeline": ctx.pipeline,
+            "trace_id": live.trace_id, "model": ctx.model, "category": ctx.category,
+            "difficulty": ctx.difficulty, "seed": ctx.seed, "question_source": ctx.question_source,
+        })
+        metadata = {"round_id": ctx.round_id, "pipeline": ctx.pipeline, "model": ctx.model,
+                    "category": ctx.category, "difficulty": ctx.difficulty}
+        try:
+            async with asyncio.timeout(self.round_timeout):
+                with trace("quiz round", trace_id=live.trace_id, group_id=ctx.game_id, metadata=metadata):
+                    await self.pipelines[ctx.pipeline].run(ctx)
+        except asyncio.CancelledError as exc:
+            cancelled = True
+            failure = errors.failure_from_exception(exc, role=events.current_step)
+        except TimeoutError:
+            failure = errors.RoundFailure(
+                errors.ROUND_TIMEOUT,
+                f"The round did not finish within {self.round_timeout:.0f} s (QUIZRELAY_ROUND_TIMEOUT).",
+                role=events.current_step,
+            )
+        except Exception as exc:  # every failure becomes an explicit RUN_ERROR
+            failure = errors.failure_from_exception(exc, role=events.current_step)
+            if failure.code == errors.INTERNAL_ERROR:
+                logger.exception("round %s failed unexpectedly", ctx.round_id)
+        await self._finish(live, failure)
+        if cancelled:
+            raise asyncio.CancelledError()
+
+    async def _finish(self, live: LiveRound, failure: errors.RoundFailure | None) -> None:
+        ctx = live.ctx
+        ctx.timings.finished = ctx.timings.finished or time.perf_counter()
+        ctx.events.close_open()
+        ctx.events.custom(USAGE, ctx.usage.as_dict())
+        summary = self.summary(live, failure)
+        if failure is None:
+            ctx.events.run_finished(summary)
+        else:
+            message = errors.scrub_text(failure.message, self.secrets)
+            ctx.events.run_error(failure.code, message)
+        live.log.close()
+        try:
+            await asyncio.shield(asyncio.to_thread(
+                self.store.finish_round, ctx.round_id, self._row_fields(live, failure), list(live.log.records)
+            ))
+        except Exception:
+            logger.exception("could not store round %s", ctx.round_id)
+        finally:
+            self.live.pop(ctx.round_id, None)
+            live.done.set()
+
+    def summary(self, live: LiveRound, failure: errors.RoundFailure | None) -> dict[str, Any]:
+        ctx = live.ctx
+        question = ctx.question.public() if ctx.question else None
+        return {
+            "round_id": ctx.round_id,
+            "game_id": ctx.game_id,
+            "pipeline": ctx.pipeline,
+            "status": "failed" if failure else "completed",
+            "model": ctx.model,
+            "question": question,
+            "answer": ctx.answer,
+            "verdict": ctx.verdict.model_dump() if ctx.verdict else None,
+            "error": {"code": failure.code, "message": failure.message, "role": failure.role} if failure else None,
+            "usage": ctx.usage.as_dict(),
+            "timings": ctx.timings.as_dict(),
+            "trace_id": live.trace_id,
+            "links": {"round": f"/api/rounds/{ctx.round_id}", "trace": f"/api/traces/{live.trace_id}"},
+        }
+
+    def _row_fields(self, live: LiveRound, failure: errors.RoundFailure | None) -> dict[str, Any]:
+        ctx = live.ctx
+        timings = ctx.timings.as_dict()
+        return {
+            "status": "failed" if failure else "completed",
+            "question": ctx.question.text if ctx.question else None,
+            "reference_answer": ctx.question.reference_answer if ctx.question else None,
+            "category": ctx.question.category if ctx.question else ctx.category,
+            "answer": ctx.answer,
+            "answered_by": ctx.answered_by if ctx.answer is not None else None,
+            "verdict": ctx.verdict.model_dump() if ctx.verdict else None,
+            "error_code": failure.code if failure else None,
+            "error_message": errors.scrub_text(failure.message, self.secrets) if failure else None,
+            "time_to_first_token_ms": timings["time_to_first_token_ms"],
+            "total_ms": timings["total_ms"],
+            "usage": ctx.usage.as_dict(),
+            "finished_at": utcnow(),
+        }
+
+    async def shutdown(self) -> None:
+        """Cancel rounds still running; each is stored as failed (``round_cancelled``)."""
+        tasks = [live.task for live in self.live.values() if live.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,134 @@
+"""Settings: the one place where quizrelay reads its environment.
+
+Every value comes from an environment variable prefixed ``QUIZRELAY_`` or from a ``.env`` file in
+the working directory. Nothing else in the package reads ``os.environ`` for configuration, so a
+test can build a :class:`Settings` object and hand it to :func:`service.app.create_app`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ModelProfileName = Literal["auto", "openai", "ollama", "llama-cpp", "generic"]
+"""Which server quirks to expect. ``auto`` infers it from the base URL (see :meth:`Settings.profile`)."""
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_AGENTS_CONFIG_DIR = PROJECT_ROOT / "agents_config"
+EMBEDDED_MODEL_NAME = "smollm2-135m-instruct"
+
+
+class Settings(BaseSettings):
+    """Typed configuration for the service, the CLI and the embedded model."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="QUIZRELAY_",
+        env_file=".env",
+        env_ignore_empty=True,
+        extra="ignore",
+    )
+
+    llm_base_url: str | None = None
+    """Base URL of an OpenAI-compatible API (``https://api.openai.com/v1``,
+    ``http://localhost:11434/v1``, ...). Unset means: start the embedded model."""
+
+    llm_api_key: SecretStr | None = None
+    """API key for ``llm_base_url``. Never logged, traced or returned."""
+
+    model: str | None = None
+    """Model name sent to the server. Defaults to the embedded model's name when it is used."""
+
+    model_profile: ModelProfileName = "auto"
+    """Server quirks to work around; see ``agents_config/*.yaml`` ``profiles``."""
+
+    database_url: str = "sqlite:///quizrelay.db"
+    """SQLAlchemy URL of the store (rounds, games, events, traces, spans)."""
+
+    agents_config_dir: Path = DEFAULT_AGENTS_CONFIG_DIR
+    """Folder with the agent definitions, prompts and question categories."""
+
+    llm_timeout: float = Field(default=60.0, gt=0)
+    """Seconds allowed for one model call (connect, first byte and each read)."""
+
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    """Retries of a failed model request before its stream starts (429, 5xx, connection errors)."""
+
+    round_timeout: float = Field(default=300.0, gt=0)
+    """Seconds a whole round may take before it is ended with ``RUN_ERROR`` ``round_timeout``."""
+
+    trace_include_content: bool = True
+    """Store model inputs/outputs and tool arguments on spans. Off keeps structure and timings."""
+
+    embedded_host: str = "127.0.0.1"
+    embedded_port: int = Field(default=0, ge=0, le=65535)
+    """Port of the embedded model server; 0 picks a free port."""
+    embedded_threads: int = Field(default=2, ge=1)
+    embedded_context: int = Field(default=4096, ge=512)
+    embedded_start_timeout: float = Field(default=120.0, gt=0)
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _strip_base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "QUIZRELAY_LLM_BASE_URL must start with http:// or https://, "
+                f"for example http://localhost:11434/v1 (got {value!r})"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _require_model_for_remote(self) -> Settings:
+        if self.llm_base_url and not self.model:
+            raise ValueError(
+                "QUIZRELAY_MODEL is required when QUIZRELAY_LLM_BASE_URL is set "
+                "(for example QUIZRELAY_MODEL=gpt-4.1-mini or QUIZRELAY_MODEL=gpt-oss:20b)"
+            )
+        return self
+
+    @property
+    def uses_embedded_model(self) -> bool:
+        """True when no external server is configured and the embedded model must be started."""
+        return self.llm_base_url is None
+
+    @property
+    def model_name(self) -> str:
+        return self.model or EMBEDDED_MODEL_NAME
+
+    def profile(self) -> str:
+        """The quirk profile in effect, inferred from the server when set to ``auto``."""
+        if self.model_profile != "auto":
+            return self.model_profile
+        if self.uses_embedded_model:
+            return "llama-cpp"
+        url = self.llm_base_url or ""
+        if "api.openai.com" in url:
+            return "openai"
+        if ":11434" in url:
+            return "ollama"
+        return "generic"
+
+    def api_key_value(self) -> str:
+        """The key to hand to the ``openai`` client, which refuses to start without one."""
+        if self.llm_api_key is not None:
+            return self.llm_api_key.get_secret_value()
+        return "not-needed"
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in logs, spans, errors or responses."""
+        if self.llm_api_key is None:
+            return []
+        value = self.llm_api_key.get_secret_value()
+        return [value] if len(value) >= 4 else []
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once (the CLI's and the app factory's default)."""
+    return Settings()
