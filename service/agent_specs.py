@@ -28,7 +28,7 @@ ToolChoiceSpec = str | list[str]
 ALLOWED_PLACEHOLDERS: dict[str, set[str]] = {
     "Questioner": {"category", "difficulty", "task"},
     "Answerer": {"category", "difficulty", "question"},
-    "Judge": {"category", "difficulty", "question", "answer", "reference_answer"},
+    "Judge": {"category", "difficulty", "question", "answer", "reference_answer", "check_result"},
     "kickoff": {"category", "difficulty"},
     "task": {"category", "difficulty"},
 }

@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
             )
             app.state.service = ServiceState(
                 settings=settings, setup=setup, questions=questions, rounds=round_store,
-                traces=trace_store, runner=runner,
+                traces=trace_store, runner=runner, tracing=processor,
                 model_server="embedded" if model_process else "remote",
             )
             yield

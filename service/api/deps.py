@@ -13,6 +13,7 @@ from ..rounds.runner import RoundRunner
 from ..settings import Settings
 from ..storage.rounds import RoundStore
 from ..storage.traces import TraceStore
+from ..tracing.store_processor import StoreTracingProcessor
 
 
 @dataclass
@@ -25,6 +26,7 @@ class ServiceState:
     rounds: RoundStore
     traces: TraceStore
     runner: RoundRunner
+    tracing: StoreTracingProcessor
     model_server: str
 
 

@@ -108,8 +108,12 @@ def _live_round_out(row: RoundRow, live: LiveRound) -> RoundOut:
     ctx = live.ctx
     out = _row_out(row)
     timings = ctx.timings.as_dict()
+    failure = live.failure
     return out.model_copy(
         update={
+            "status": live.status,
+            "verdict": ctx.verdict.model_dump() if ctx.verdict else None,
+            "error": RoundError(code=failure.code, message=failure.message) if failure else None,
             "question": ctx.question.text if ctx.question else None,
             "category": ctx.question.category if ctx.question else ctx.category,
             "answer": ctx.answer,

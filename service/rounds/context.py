@@ -71,4 +71,9 @@ class RoundContext:
             values["reference_answer"] = self.question.reference_answer
         if self.answer is not None:
             values["answer"] = self.answer
+        if self.check is None:
+            values["check_result"] = "not run yet (call check_answer)"
+        else:
+            verdict = "the answer is right" if self.check.correct else "the answer is wrong"
+            values["check_result"] = f"{verdict}: {self.check.reason}"
         return values

@@ -38,6 +38,9 @@ class Verdict(BaseModel):
     judge_agreed: bool
     """Whether the Judge's own ``correct`` agreed with the verdict; a disagreement is kept
     visible rather than hidden."""
+    judge_explanation: str = ""
+    """The Judge's own words. When it contradicts a conclusive check, ``explanation`` gives the
+    check's reason instead, so the verdict never explains the opposite of what it says."""
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,8 @@ class LiveRound:
     trace_id: str
     task: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    status: str = "running"
+    failure: errors.RoundFailure | None = None
 
 
 def new_id(prefix: str) -> str:
@@ -196,12 +198,14 @@ class RoundRunner:
         ctx.events.close_open()
         ctx.events.custom(USAGE, ctx.usage.as_dict())
         summary = self.summary(live, failure)
+        live.status, live.failure = ("failed" if failure else "completed"), failure
         if failure is None:
             ctx.events.run_finished(summary)
         else:
             message = errors.scrub_text(failure.message, self.secrets)
             ctx.events.run_error(failure.code, message)
-        live.log.close()
+        # Store first, then end the streams: a client that saw the stream end finds the round
+        # stored, with every event including the last one.
         try:
             await asyncio.shield(asyncio.to_thread(
                 self.store.finish_round, ctx.round_id, self._row_fields(live, failure), list(live.log.records)
@@ -209,6 +213,7 @@ class RoundRunner:
         except Exception:
             logger.exception("could not store round %s", ctx.round_id)
         finally:
+            live.log.close()
             self.live.pop(ctx.round_id, None)
             live.done.set()
 

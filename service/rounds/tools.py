@@ -149,17 +149,16 @@ def compose_verdict(ctx: RoundContext, judge_says: bool, explanation: str) -> Ve
     check = ctx.check
     conclusive = ctx.question.source != "freeform" or check.correct
     correct = check.correct if conclusive else judge_says
-    if conclusive:
-        score = check.score
-    else:
-        score = 1.0 if correct else 0.0
+    score = check.score if conclusive else (1.0 if correct else 0.0)
+    agreed = judge_says == correct
     return Verdict(
         correct=correct,
         score=score,
-        explanation=explanation or check.reason,
+        explanation=(explanation if agreed and explanation else check.reason),
         reference_answer=ctx.question.reference_answer,
         decided_by="check_answer" if conclusive else "judge",
-        judge_agreed=judge_says == correct,
+        judge_agreed=agreed,
+        judge_explanation=explanation,
     )
 
 

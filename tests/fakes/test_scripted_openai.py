@@ -25,7 +25,6 @@ from typing import Any
 
 import httpx
 import httpx2
-import jsonschema
 import openai
 import pytest
 from openai.types.chat import ChatCompletionChunk
@@ -309,8 +308,17 @@ async def test_auto_responder_satisfies_a_named_tool_choice(server: ScriptedOpen
     deltas = [tc for c in chunks if c.choices for tc in c.choices[0].delta.tool_calls or []]
     assert deltas[0].function and deltas[0].function.name == "submit"
     arguments = json.loads("".join(d.function.arguments or "" for d in deltas if d.function))
-    jsonschema.validate(arguments, parameters)
-    assert arguments["answer"] == 1 and arguments["grade"] == "A"
+    # Exact, so a wrong type, a missing required key or an extra key all fail.
+    expected = {
+        "answer": 1,
+        "reason": "42",
+        "confident": True,
+        "grade": "A",
+        "detail": {"score": 1},
+        "tags": [],
+    }
+    assert arguments == expected
+    assert type(arguments["answer"]) is int and type(arguments["confident"]) is bool
 
 
 def test_auto_responder_required_picks_first_tool_and_otherwise_answers_text() -> None:
