@@ -10,6 +10,8 @@ import argparse
 import logging
 import sys
 
+from pydantic import ValidationError
+
 from .errors import QuizrelayError
 
 
@@ -61,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return int(args.handler(args))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        print(f"quizrelay: invalid settings: {problems}", file=sys.stderr)
+        return 2
     except QuizrelayError as exc:
         print(f"quizrelay: {exc}", file=sys.stderr)
         return 2

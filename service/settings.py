@@ -18,7 +18,14 @@ ModelProfileName = Literal["auto", "openai", "ollama", "llama-cpp", "generic"]
 """Which server quirks to expect. ``auto`` infers it from the base URL (see :meth:`Settings.profile`)."""
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_AGENTS_CONFIG_DIR = PROJECT_ROOT / "agents_config"
+
+
+def _default_agents_config_dir() -> Path:
+    """The checkout's ``agents_config/`` (editable installs), else one in the working directory."""
+    beside_package = PROJECT_ROOT / "agents_config"
+    return beside_package if beside_package.is_dir() else Path.cwd() / "agents_config"
+
+
 EMBEDDED_MODEL_NAME = "smollm2-135m-instruct"
 
 
@@ -48,7 +55,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///quizrelay.db"
     """SQLAlchemy URL of the store (rounds, games, events, traces, spans)."""
 
-    agents_config_dir: Path = DEFAULT_AGENTS_CONFIG_DIR
+    agents_config_dir: Path = Field(default_factory=_default_agents_config_dir)
     """Folder with the agent definitions, prompts and question categories."""
 
     llm_timeout: float = Field(default=60.0, gt=0)

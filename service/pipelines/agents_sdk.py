@@ -19,6 +19,7 @@ from typing import Any
 from agents import (
     Agent,
     FunctionTool,
+    Handoff,
     ModelSettings,
     RunConfig,
     RunContextWrapper,
@@ -26,28 +27,29 @@ from agents import (
     ToolsToFinalOutputResult,
     handoff,
 )
+from agents.exceptions import ModelBehaviorError
 from agents.extensions.handoff_filters import remove_all_tools
 from agents.models.interface import Model, ModelTracing
 from agents.tool_context import ToolContext
-from pydantic import BaseModel
 
 from .. import errors
 from ..agent_specs import AgentSpec
 from ..rounds import prompts
 from ..rounds.context import RoundContext
-from ..rounds.tools import TRANSFER_TO_ANSWERER, TRANSFER_TO_JUDGE, RoundTool, answer_handoff_schema
+from ..rounds.tools import (
+    TRANSFER_TO_ANSWERER,
+    TRANSFER_TO_JUDGE,
+    RoundTool,
+    ToolArgumentError,
+    answer_handoff_schema,
+    parse_arguments,
+)
 from .base import PipelineSetup
 from .sdk_stream import SdkStreamTranslator
 from .tool_choice import ToolChoicePolicy, done_tools_in_history
 
 ModelFactory = Callable[[str, AgentSpec], Model]
 """Builds the model of one role (the app uses the ``openai`` client; tests a ScriptedModel)."""
-
-
-class SubmittedAnswer(BaseModel):
-    """The arguments of ``transfer_to_judge``: the Answerer's answer travels with the handoff."""
-
-    answer: str
 
 
 class PolicyModel(Model):
@@ -104,8 +106,25 @@ def _stop_at_verdict(run_context: RunContextWrapper[RoundContext], results: list
     return ToolsToFinalOutputResult(is_final_output=verdict is not None, final_output=verdict)
 
 
-async def _record_answer(run_context: RunContextWrapper[RoundContext], submitted: SubmittedAnswer) -> None:
-    run_context.context.set_answer(submitted.answer)
+def _answer_handoff(judge: Agent[RoundContext], description: str, schema: dict[str, Any]) -> Handoff:
+    """``transfer_to_judge``, carrying the answer, parsed leniently (see ``parse_arguments``).
+
+    The SDK's own handoff parser rejects a raw newline inside a string, which
+    llama-cpp-python's grammar allows; an unusable payload still fails the round explicitly.
+    """
+    base = handoff(judge, input_filter=remove_all_tools, tool_description_override=description)
+
+    async def invoke(run_context: RunContextWrapper[RoundContext], arguments_json: str) -> Agent[RoundContext]:
+        try:
+            answer = parse_arguments(arguments_json).get("answer")
+        except (ValueError, ToolArgumentError) as exc:
+            raise ModelBehaviorError(f"transfer_to_judge arguments are not valid JSON: {exc}") from exc
+        if not isinstance(answer, str):
+            raise ModelBehaviorError("transfer_to_judge needs an `answer` string")
+        run_context.context.set_answer(answer)
+        return judge
+
+    return dataclasses.replace(base, input_json_schema=schema, on_invoke_handoff=invoke)
 
 
 def _question_is_set(run_context: RunContextWrapper[RoundContext], agent: Any) -> bool:
@@ -146,18 +165,10 @@ class AgentsPipeline:
     def build_agents(self, ctx: RoundContext) -> Agent[RoundContext]:
         """The three agents wired together; returns the starting agent (the Questioner)."""
         judge = self._agent("Judge", ctx, tool_use_behavior=_stop_at_verdict)
-        to_judge = handoff(
+        to_judge = _answer_handoff(
             judge,
-            input_type=SubmittedAnswer,
-            on_handoff=_record_answer,
-            input_filter=remove_all_tools,
-            tool_description_override=self.setup.config.tools[TRANSFER_TO_JUDGE].description,
-        )
-        to_judge = dataclasses.replace(
-            to_judge,
-            input_json_schema=answer_handoff_schema(
-                self.setup.config, bound_strings=self.setup.bound_strings
-            ),
+            self.setup.config.tools[TRANSFER_TO_JUDGE].description,
+            answer_handoff_schema(self.setup.config, bound_strings=self.setup.bound_strings),
         )
         answerer = self._agent("Answerer", ctx, handoffs=[to_judge])
         to_answerer = handoff(answerer, input_filter=remove_all_tools, is_enabled=_question_is_set)

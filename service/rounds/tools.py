@@ -63,9 +63,10 @@ class RoundTool:
     def invoke(self, ctx: RoundContext, arguments_json: str) -> str:
         """Parse the model's JSON arguments and run the tool; bad arguments become a tool error."""
         try:
-            arguments = json.loads(arguments_json) if arguments_json.strip() else {}
-            if not isinstance(arguments, dict):
-                raise ToolArgumentError("arguments must be a JSON object")
+            arguments = parse_arguments(arguments_json)
+            for name, limit in self.max_lengths.items():
+                if isinstance(arguments.get(name), str):
+                    arguments[name] = arguments[name][:limit]
             return self.run(ctx, arguments)
         except json.JSONDecodeError as exc:
             return f"{TOOL_ERROR_PREFIX} the arguments are not valid JSON ({exc.msg}); call {self.name} again."
@@ -73,12 +74,24 @@ class RoundTool:
             return f"{TOOL_ERROR_PREFIX} {exc}; call {self.name} again."
 
 
-def _string_arg(arguments: dict[str, Any], name: str, limit: int | None) -> str:
+def parse_arguments(arguments_json: str) -> dict[str, Any]:
+    """Parse a model's tool arguments.
+
+    Lenient about raw control characters inside strings (``strict=False``): llama-cpp-python's
+    JSON grammar lets a model write a literal newline in a string, which is otherwise the only
+    way a grammar-constrained call produces "invalid" JSON.
+    """
+    arguments = json.loads(arguments_json, strict=False) if arguments_json.strip() else {}
+    if not isinstance(arguments, dict):
+        raise ToolArgumentError("arguments must be a JSON object")
+    return arguments
+
+
+def _string_arg(arguments: dict[str, Any], name: str) -> str:
     value = arguments.get(name)
     if not isinstance(value, str) or not clean_model_text(value):
         raise ToolArgumentError(f"`{name}` must be a non-empty string")
-    text = clean_model_text(value)
-    return text[:limit] if limit else text
+    return clean_model_text(value)
 
 
 def _bool_arg(arguments: dict[str, Any], name: str) -> bool:
@@ -103,8 +116,8 @@ def draw_question(ctx: RoundContext, arguments: dict[str, Any]) -> str:
 def pose_question(ctx: RoundContext, arguments: dict[str, Any]) -> str:
     if ctx.question is not None:
         return "The question is already set. Hand the round on."
-    question = _string_arg(arguments, "question", 400)
-    reference = _string_arg(arguments, "reference_answer", 80)
+    question = _string_arg(arguments, "question")
+    reference = _string_arg(arguments, "reference_answer")
     ctx.set_question(authored_question(question, reference, difficulty=ctx.difficulty))
     return "Question set."
 
@@ -132,7 +145,7 @@ def submit_verdict(ctx: RoundContext, arguments: dict[str, Any]) -> str:
         raise ToolArgumentError("call check_answer before submit_verdict")
     judge_says = _bool_arg(arguments, "correct")
     explanation = arguments.get("explanation")
-    explanation = clean_model_text(explanation)[:200] if isinstance(explanation, str) else ""
+    explanation = clean_model_text(explanation) if isinstance(explanation, str) else ""
     ctx.set_verdict(compose_verdict(ctx, judge_says, explanation))
     return "Verdict recorded."
 

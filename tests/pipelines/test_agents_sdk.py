@@ -112,7 +112,7 @@ def test_llama_cpp_profile_names_each_tool_in_turn(make_settings, serve, http):
     assert roles.tool_choices("Judge") == ["check_answer", "submit_verdict"]
     # Grammar-constrained servers get maxLength on string arguments.
     judge_tools = {tool.name: tool for tool in roles.models["Judge"].calls[1].tools}
-    assert judge_tools["submit_verdict"].params_json_schema["properties"]["explanation"]["maxLength"] == 200
+    assert judge_tools["submit_verdict"].params_json_schema["properties"]["explanation"]["maxLength"] == 160
 
 
 def test_generic_profile_requires_a_tool_on_every_call(make_settings, serve, http):

@@ -49,6 +49,19 @@ def test_full_chain_over_http_with_usage_and_hidden_reference(make_settings, ser
     assert secret in json.dumps(bodies[3])
 
 
+def test_handoff_arguments_with_a_raw_newline_still_hand_off(make_settings, serve, http, model_server):
+    """llama-cpp-python's grammar lets a model put a literal newline inside a JSON string."""
+    model_server.extend([
+        tool_call("draw_question", {}), tool_call("transfer_to_answerer", {}),
+        tool_call("transfer_to_judge", '{ "answer": "76\n8"}'),
+        tool_call("check_answer", {}), tool_call("submit_verdict", {"correct": False, "explanation": "no"}),
+    ])
+    base_url, _ = serve(make_settings(llm_base_url=model_server.base_url))
+    events = stream_round(http, f"{base_url}/api/rounds", {"pipeline": "agents", **QUESTION})
+    assert events[-1].type == "RUN_FINISHED", events[-1].data
+    assert custom(events, "answer")[0]["text"] == "76\n8"
+
+
 @pytest.mark.parametrize(
     ("step", "code"),
     [

@@ -95,10 +95,10 @@ def test_llama_cpp_profile_names_tools_and_bounds_strings(make_settings, serve, 
         {"type": "function", "function": {"name": "submit_verdict"}},
     ]
     verdict_tool = next(t for t in bodies[3]["tools"] if t["function"]["name"] == "submit_verdict")
-    assert verdict_tool["function"]["parameters"]["properties"]["explanation"]["maxLength"] == 200
+    assert verdict_tool["function"]["parameters"]["properties"]["explanation"]["maxLength"] == 160
     # llama-cpp-python rejects null content: assistant turns are sent with "".
     assert all(m.get("content") is not None for b in bodies for m in b["messages"])
-    assert bodies[3]["max_tokens"] == 160 and bodies[1]["max_tokens"] == 96
+    assert bodies[3]["max_tokens"] == 256 and bodies[1]["max_tokens"] == 128
 
 
 def test_questioner_without_a_tool_call_fails_the_round(make_settings, serve, http, model_server):
