@@ -117,6 +117,25 @@ class QuestionsSpec(_Strict):
     categories: dict[str, CategorySpec]
 
 
+class ModelPrice(_Strict):
+    input: float = Field(ge=0)
+    """Per million input tokens."""
+    output: float = Field(ge=0)
+    """Per million output tokens."""
+
+
+class PricesSpec(_Strict):
+    currency: str = "USD"
+    models: dict[str, ModelPrice] = Field(default_factory=dict)
+
+    def cost(self, model: str | None, input_tokens: int, output_tokens: int) -> float | None:
+        """Estimated cost of one call; None when the model has no price (unknown, not free)."""
+        price = self.models.get(model or "")
+        if price is None:
+            return None
+        return (input_tokens * price.input + output_tokens * price.output) / 1_000_000
+
+
 class AgentsConfig(BaseModel):
     """Everything in ``agents_config/``, validated once at start-up."""
 
@@ -126,6 +145,7 @@ class AgentsConfig(BaseModel):
     tools: dict[str, ToolSpec]
     round: RoundSpec
     questions: QuestionsSpec
+    prices: PricesSpec = Field(default_factory=PricesSpec)
     source_dir: Path
 
     def agent(self, role: str, profile: str) -> AgentSpec:
@@ -184,6 +204,8 @@ def load_agents_config(directory: Path) -> AgentsConfig:
         tools = {name: ToolSpec.model_validate(body) for name, body in raw_tools.items()}
         round_spec = RoundSpec.model_validate(_read_yaml(directory / "round.yaml"))
         questions = QuestionsSpec.model_validate(_read_yaml(directory / "questions.yaml"))
+        prices_path = directory / "prices.yaml"
+        prices = PricesSpec.model_validate(_read_yaml(prices_path)) if prices_path.exists() else PricesSpec()
     except ValidationError as exc:
         raise ConfigError(f"invalid agents config in {directory}: {exc}") from exc
 
@@ -199,7 +221,8 @@ def load_agents_config(directory: Path) -> AgentsConfig:
     if questions.default_difficulty not in DIFFICULTIES:
         raise ConfigError(f"questions.yaml default_difficulty must be one of {DIFFICULTIES}")
     return AgentsConfig(
-        agents=agents, tools=tools, round=round_spec, questions=questions, source_dir=directory
+        agents=agents, tools=tools, round=round_spec, questions=questions, prices=prices,
+        source_dir=directory,
     )
 
 

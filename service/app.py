@@ -18,7 +18,7 @@ from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
 from fastapi import FastAPI
 
 from .agent_specs import AgentSpec, load_agents_config
-from .api import meta, rounds
+from .api import meta, rounds, traces
 from .api.deps import ServiceState
 from .embedded.process import EmbeddedModelProcess
 from .llm_client import build_client
@@ -90,13 +90,16 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
                 model_name=settings.model_name,
                 round_timeout=settings.round_timeout,
                 secrets=settings.secrets(),
+                on_outcome=lambda trace_id, error, role: processor.record_outcome(trace_id, error=error, role=role),
             )
             app.state.service = ServiceState(
                 settings=settings, setup=setup, questions=questions, rounds=round_store,
                 traces=trace_store, runner=runner, tracing=processor,
                 model_server="embedded" if model_process else "remote",
             )
+            retention = asyncio.create_task(_enforce_retention(settings, trace_store), name="trace retention")
             yield
+            retention.cancel()
             await runner.shutdown()
             await client.close()
         finally:
@@ -114,4 +117,26 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
     )
     app.include_router(meta.router)
     app.include_router(rounds.router)
+    app.include_router(traces.router)
     return app
+
+
+RETENTION_INTERVAL_SECONDS = 60.0
+
+
+async def _enforce_retention(settings: Settings, store: TraceStore) -> None:
+    """Apply the trace retention caps at start-up and then every minute."""
+    if settings.trace_retention_max_traces is None and settings.trace_retention_days is None:
+        return
+    while True:
+        try:
+            removed = await asyncio.to_thread(
+                store.prune,
+                max_traces=settings.trace_retention_max_traces,
+                max_age_days=settings.trace_retention_days,
+            )
+            if removed:
+                logger.info("trace retention removed %d trace(s)", removed)
+        except Exception:
+            logger.exception("trace retention failed; will retry")
+        await asyncio.sleep(RETENTION_INTERVAL_SECONDS)

@@ -2,6 +2,7 @@
 
     quizrelay serve [--host 127.0.0.1] [--port 8000]   the API (and the embedded model if needed)
     quizrelay model serve [--host] [--port]            only the embedded model server
+    quizrelay traces list | show ID                    the stored traces, in the terminal
 """
 
 from __future__ import annotations
@@ -37,6 +38,45 @@ def _model_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trace_reader():  # noqa: ANN202 - (settings, store, prices)
+    from .agent_specs import load_agents_config
+    from .settings import get_settings
+    from .storage.db import Database
+    from .storage.traces import TraceStore
+
+    settings = get_settings()
+    database = Database(settings.database_url)
+    database.create_tables()
+    return TraceStore(database), load_agents_config(settings.agents_config_dir).prices
+
+
+def _traces_list(args: argparse.Namespace) -> int:
+    from .storage.traces import TraceFilter
+    from .tracing.terminal import render_list
+    from .tracing.views import build_view, trace_summary
+
+    store, prices = _trace_reader()
+    rows, total = store.list_traces(TraceFilter(pipeline=args.pipeline, game_id=args.game), limit=args.limit, offset=0)
+    spans = store.spans_of([row.id for row in rows])
+    items = [{**trace_summary(row), "totals": build_view(row, spans[row.id], prices).total.as_dict()} for row in rows]
+    print(render_list(items))
+    print(f"\n{len(items)} of {total} traces (newest first)")
+    return 0
+
+
+def _traces_show(args: argparse.Namespace) -> int:
+    from .tracing.terminal import render_tree
+    from .tracing.views import build_view
+
+    store, prices = _trace_reader()
+    row = store.get_trace(args.trace_id)
+    if row is None:
+        print(f"quizrelay: no trace {args.trace_id!r}; `quizrelay traces list` shows the ids", file=sys.stderr)
+        return 1
+    print(render_tree(build_view(row, store.spans(args.trace_id), prices).as_dict()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quizrelay", description="Multi-agent quiz rounds, streamed and traced.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +95,17 @@ def build_parser() -> argparse.ArgumentParser:
     model_serve.add_argument("--threads", type=int, default=2)
     model_serve.add_argument("--context", type=int, default=4096)
     model_serve.set_defaults(handler=_model_serve)
+
+    traces = commands.add_parser("traces", help="read the stored traces (QUIZRELAY_DATABASE_URL)")
+    trace_commands = traces.add_subparsers(dest="traces_command", required=True)
+    listing = trace_commands.add_parser("list", help="traces, newest first")
+    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--pipeline", choices=["agents", "chat"])
+    listing.add_argument("--game", help="only this game's traces")
+    listing.set_defaults(handler=_traces_list)
+    show = trace_commands.add_parser("show", help="one trace as a tree with time bars")
+    show.add_argument("trace_id")
+    show.set_defaults(handler=_traces_show)
     return parser
 
 

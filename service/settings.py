@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     trace_include_content: bool = True
     """Store model inputs/outputs and tool arguments on spans. Off keeps structure and timings."""
 
+    trace_retention_max_traces: int | None = Field(default=None, ge=1)
+    """Keep at most this many traces (the newest); older ones and their spans are removed."""
+    trace_retention_days: float | None = Field(default=None, gt=0)
+    """Remove traces older than this many days. Rounds are never removed with their traces."""
+
     embedded_host: str = "127.0.0.1"
     embedded_port: int = Field(default=0, ge=0, le=65535)
     """Port of the embedded model server; 0 picks a free port."""

@@ -48,7 +48,7 @@ class ScriptedRoles:
 
     def __init__(self, **steps: list[Any]) -> None:
         self.models = {
-            role: ScriptedModel(steps.get(role.lower(), []), default_usage=usage())
+            role: ScriptedModel(steps.get(role.lower(), []), default_usage=usage(), emit_traces=True)
             for role in ("Questioner", "Answerer", "Judge")
         }
 

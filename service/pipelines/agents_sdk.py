@@ -35,6 +35,7 @@ from agents.tool_context import ToolContext
 from .. import errors
 from ..agent_specs import AgentSpec
 from ..rounds import prompts
+from ..tracing.annotations import mark_first_token_of_current_generation
 from ..rounds.context import RoundContext
 from ..rounds.tools import (
     TRANSFER_TO_ANSWERER,
@@ -47,6 +48,8 @@ from ..rounds.tools import (
 from .base import PipelineSetup
 from .sdk_stream import SdkStreamTranslator
 from .tool_choice import ToolChoicePolicy, done_tools_in_history
+
+_TOKEN_EVENT_TYPES = ("response.output_text.delta", "response.function_call_arguments.delta")
 
 ModelFactory = Callable[[str, AgentSpec], Model]
 """Builds the model of one role (the app uses the ``openai`` client; tests a ScriptedModel)."""
@@ -76,12 +79,17 @@ class PolicyModel(Model):
             system_instructions, input, settings, tools, output_schema, handoffs, tracing, **kwargs
         )
 
-    def stream_response(self, system_instructions, input, model_settings, tools, output_schema,
-                        handoffs, tracing: ModelTracing, **kwargs: Any):  # noqa: ANN001, ANN201
+    async def stream_response(self, system_instructions, input, model_settings, tools, output_schema,
+                              handoffs, tracing: ModelTracing, **kwargs: Any):  # noqa: ANN001, ANN201
         settings = self._settings(model_settings, input, tools, handoffs)
-        return self.inner.stream_response(
+        first_token_seen = False
+        async for event in self.inner.stream_response(
             system_instructions, input, settings, tools, output_schema, handoffs, tracing, **kwargs
-        )
+        ):
+            if not first_token_seen and getattr(event, "type", "") in _TOKEN_EVENT_TYPES:
+                first_token_seen = True
+                mark_first_token_of_current_generation()  # the inner model's generation span
+            yield event
 
     async def close(self) -> None:
         await self.inner.close()

@@ -21,6 +21,7 @@ from ..agent_specs import AgentSpec
 from ..rounds import prompts
 from ..rounds.context import RoundContext
 from ..rounds.tools import TOOL_ERROR_PREFIX, RoundTool
+from ..tracing.annotations import mark_first_token
 from .base import PipelineSetup
 from .tool_choice import ToolChoicePolicy, chat_tool_choice_param
 
@@ -174,7 +175,7 @@ class ChatPipeline:
             model=model, input=list(messages) if include else None, model_config=model_config
         ) as span:
             try:
-                reply = await self._stream(params, ctx, key=f"{role}:{call_number}")
+                reply = await self._stream(params, ctx, key=f"{role}:{call_number}", span_id=span.span_id)
             except BaseException as exc:
                 span.set_error(SpanError(message=f"{type(exc).__name__}: {exc}", data=None))
                 raise
@@ -188,9 +189,10 @@ class ChatPipeline:
         ctx.usage.record(role, reply.input_tokens, reply.output_tokens)
         return reply
 
-    async def _stream(self, params: dict[str, Any], ctx: RoundContext, *, key: str) -> _Reply:
+    async def _stream(self, params: dict[str, Any], ctx: RoundContext, *, key: str, span_id: str) -> _Reply:
         """One streamed call, forwarded delta by delta to the round's events."""
         events = ctx.events
+        first_token_seen = False
         reply = _Reply()
         calls: dict[int, _ToolCall] = {}
         stream = await self.client.chat.completions.create(**params)
@@ -200,6 +202,9 @@ class ChatPipeline:
                 reply.output_tokens = chunk.usage.completion_tokens
             for choice in chunk.choices:
                 delta = choice.delta
+                if not first_token_seen and (delta.content or delta.tool_calls):
+                    first_token_seen = True
+                    mark_first_token(span_id)
                 if delta.content:
                     reply.text += delta.content
                     events.text_delta(key, delta.content)

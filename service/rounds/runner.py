@@ -13,7 +13,7 @@ import logging
 import random
 import secrets as token_source
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +81,7 @@ class RoundRunner:
         model_name: str,
         round_timeout: float,
         secrets: Iterable[str] = (),
+        on_outcome: Callable[[str, dict[str, Any] | None, str | None], None] | None = None,
     ) -> None:
         self.pipelines = pipelines
         self.questions = questions
@@ -88,6 +89,8 @@ class RoundRunner:
         self.model_name = model_name
         self.round_timeout = round_timeout
         self.secrets = list(secrets)
+        self.on_outcome = on_outcome
+        """Told each round's outcome (trace id, error, failing role): the trace store marks it."""
         self.live: dict[str, LiveRound] = {}
 
     # Planning -----------------------------------------------------------------------------
@@ -199,6 +202,9 @@ class RoundRunner:
         ctx.events.custom(USAGE, ctx.usage.as_dict())
         summary = self.summary(live, failure)
         live.status, live.failure = ("failed" if failure else "completed"), failure
+        if self.on_outcome is not None:
+            error = {"code": failure.code, "message": failure.message} if failure else None
+            self.on_outcome(live.trace_id, error, failure.role if failure else None)
         if failure is None:
             ctx.events.run_finished(summary)
         else:

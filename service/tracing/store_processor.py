@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,7 @@ from agents.tracing import Span, Trace, TracingProcessor
 
 from ..errors import scrub
 from ..storage.traces import TraceStore
+from .annotations import pop_first_token
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +91,10 @@ class StoreTracingProcessor(TracingProcessor):
         data = scrub(exported.get("span_data") or {}, self.secrets)
         error = scrub(exported.get("error"), self.secrets)
         assert isinstance(data, dict)
+        started_at = _parse_time(exported.get("started_at"))
+        first_token_at = pop_first_token(exported["id"])
+        if first_token_at is not None and started_at is not None:
+            data["ttft_ms"] = round((first_token_at - started_at).total_seconds() * 1000.0, 1)
         self._queue.put(
             (
                 "span",
@@ -98,7 +104,7 @@ class StoreTracingProcessor(TracingProcessor):
                     "parent_id": exported.get("parent_id"),
                     "kind": str(data.get("type", "custom")),
                     "name": span_name(data)[:200],
-                    "started_at": _parse_time(exported.get("started_at")),
+                    "started_at": started_at,
                     "ended_at": _parse_time(exported.get("ended_at")),
                     "data": data,
                     "error": error if isinstance(error, dict) else None,
@@ -106,9 +112,27 @@ class StoreTracingProcessor(TracingProcessor):
             )
         )
 
+    def record_outcome(self, trace_id: str, *, error: dict[str, Any] | None, role: str | None) -> None:
+        """The round's outcome: the trace's status, and a failure marked on the failing role's
+        agent span when no span there carries an error yet (a model that did not hand off
+        fails no call, yet the failure belongs to its agent)."""
+        if error is not None:
+            error = scrub(error, self.secrets)  # type: ignore[assignment]
+        self._queue.put(("outcome", (trace_id, error, role)))
+
     def force_flush(self) -> None:
         """Block until everything queued so far is stored (tests and shutdown use it)."""
         self._queue.join()
+
+    def flush(self, timeout: float = 2.0) -> bool:
+        """Wait up to ``timeout`` s for queued records to be stored (reads call this so a trace
+        read right after its round shows every span); True if the queue drained."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     def shutdown(self) -> None:
         if self._writer.is_alive():
@@ -145,4 +169,5 @@ class StoreTracingProcessor(TracingProcessor):
         traces = [payload for kind, payload in batch if kind == "trace"]
         ends = [payload for kind, payload in batch if kind == "trace_end"]
         spans = [payload for kind, payload in batch if kind == "span"]
-        self.store.write_batch(traces, ends, spans)
+        outcomes = [payload for kind, payload in batch if kind == "outcome"]
+        self.store.write_batch(traces, ends, spans, outcomes)
