@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
                 store=round_store,
                 model_name=settings.model_name,
                 round_timeout=settings.round_timeout,
+                answer_timeout=settings.answer_timeout,
                 secrets=settings.secrets(),
                 on_outcome=lambda trace_id, error, role: processor.record_outcome(trace_id, error=error, role=role),
             )

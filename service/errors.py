@@ -31,6 +31,7 @@ MISSING_TOOL_CALL = "missing_tool_call"
 INVALID_VERDICT = "invalid_verdict"
 MAX_TURNS_EXCEEDED = "max_turns_exceeded"
 ROUND_TIMEOUT = "round_timeout"
+ANSWER_TIMEOUT = "answer_timeout"
 ROUND_CANCELLED = "round_cancelled"
 INTERNAL_ERROR = "internal_error"
 

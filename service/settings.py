@@ -65,7 +65,11 @@ class Settings(BaseSettings):
     """Retries of a failed model request before its stream starts (429, 5xx, connection errors)."""
 
     round_timeout: float = Field(default=300.0, gt=0)
-    """Seconds a whole round may take before it is ended with ``RUN_ERROR`` ``round_timeout``."""
+    """Seconds a whole round may take before it is ended with ``RUN_ERROR`` ``round_timeout``
+    (in human rounds, not counting the time the player takes to answer)."""
+
+    answer_timeout: float = Field(default=600.0, gt=0)
+    """Seconds a human round waits for the player's answer before it fails (``answer_timeout``)."""
 
     trace_include_content: bool = True
     """Store model inputs/outputs and tool arguments on spans. Off keeps structure and timings."""

@@ -9,11 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Header, HTTPException, Query
 from fastapi.responses import StreamingResponse
 
+from ..rounds.player import AnswerRejected
 from ..rounds.runner import InvalidRoundRequest, LiveRound
 from ..sse import event_stream_response
 from ..storage.tables import RoundRow
 from .deps import StateDep
-from .schemas import RoundError, RoundOut, RoundRequest
+from .schemas import AnswerRequest, RoundError, RoundOut, RoundRequest
 
 router = APIRouter(prefix="/api/rounds", tags=["rounds"])
 
@@ -33,7 +34,23 @@ async def start_round(body: RoundRequest, state: StateDep) -> StreamingResponse:
     except InvalidRoundRequest as exc:
         raise unprocessable(exc.field, exc.message) from exc
     live = await state.runner.start(plan)
-    return event_stream_response(live.log.subscribe(0))
+    return event_stream_response(live.log.subscribe(0, until_run_end=True))
+
+
+@router.post("/{round_id}/answer", response_class=StreamingResponse, responses={
+    **SSE_RESPONSE, 404: {"description": "no such round"}, 409: {"description": "the round takes no answer now"}})
+async def answer_round(round_id: str, body: AnswerRequest, state: StateDep) -> StreamingResponse:
+    """Answer a human round: streams the Judge's part as the round's second run."""
+    try:
+        if round_id in state.runner.live:  # on the event loop: it wakes the waiting round
+            live, after = state.runner.submit_answer(round_id, body.answer)
+        else:  # finished or unknown: only the database can say which
+            live, after = await asyncio.to_thread(state.runner.submit_answer, round_id, body.answer)
+    except KeyError:
+        raise _not_found(round_id) from None
+    except AnswerRejected as exc:
+        raise HTTPException(409, detail=exc.reason) from exc
+    return event_stream_response(live.log.subscribe(after, until_run_end=True))
 
 
 def _not_found(round_id: str) -> HTTPException:

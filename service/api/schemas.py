@@ -22,11 +22,26 @@ class RoundRequest(BaseModel):
     question: str | None = Field(default=None, min_length=1, max_length=2000, description="Ask this question (needs `reference_answer`).")
     reference_answer: str | None = Field(default=None, min_length=1, max_length=200)
     game_id: str | None = Field(default=None, pattern=ID_PATTERN, description="Add the round to this game (the trace group).")
+    mode: Literal["ai", "human"] = Field(default="ai", description="`human`: the stream stops after the question; answer with POST /api/rounds/{id}/answer.")
 
     @model_validator(mode="after")
     def _question_with_reference(self) -> RoundRequest:
         if (self.question is None) != (self.reference_answer is None):
             raise ValueError("`question` and `reference_answer` must be given together")
+        return self
+
+
+class AnswerRequest(BaseModel):
+    """A player's answer to a human round. It is judged as an answer, whatever it says."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer: str = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _not_blank(self) -> AnswerRequest:
+        if not self.answer.strip():
+            raise ValueError("`answer` must not be blank")
         return self
 
 

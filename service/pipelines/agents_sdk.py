@@ -46,6 +46,7 @@ from ..rounds.tools import (
     parse_arguments,
 )
 from .base import PipelineSetup
+from .player_model import PlayerModel
 from .sdk_stream import SdkStreamTranslator
 from .tool_choice import ToolChoicePolicy, done_tools_in_history
 
@@ -159,11 +160,12 @@ class AgentsPipeline:
             _function_tool(tool, bound_strings=self.setup.bound_strings)
             for tool in self.setup.role_tools(role, ctx)
         ]
+        model = extra.pop("model", None) or PolicyModel(self.model_factory(role, spec), ToolChoicePolicy(spec.tool_choice))
         return Agent[RoundContext](
             name=role,
             handoff_description=spec.handoff_description,
             instructions=instructions,
-            model=PolicyModel(self.model_factory(role, spec), ToolChoicePolicy(spec.tool_choice)),
+            model=model,
             model_settings=ModelSettings(**spec.model_settings, include_usage=True),
             tools=tools,
             reset_tool_choice=False,
@@ -178,7 +180,10 @@ class AgentsPipeline:
             self.setup.config.tools[TRANSFER_TO_JUDGE].description,
             answer_handoff_schema(self.setup.config, bound_strings=self.setup.bound_strings),
         )
-        answerer = self._agent("Answerer", ctx, handoffs=[to_judge])
+        if ctx.player is not None:  # a human takes the Answerer's place in the chain
+            answerer = self._agent("Answerer", ctx, handoffs=[to_judge], model=PlayerModel(ctx.player))
+        else:
+            answerer = self._agent("Answerer", ctx, handoffs=[to_judge])
         to_answerer = handoff(answerer, input_filter=remove_all_tools, is_enabled=_question_is_set)
         return self._agent("Questioner", ctx, handoffs=[to_answerer])
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.tracing import SpanError, agent_span, function_span, generation_span
+from agents.tracing import SpanError, agent_span, custom_span, function_span, generation_span
 from openai import AsyncOpenAI
 
 from .. import errors
@@ -71,8 +71,24 @@ class ChatPipeline:
             {"role": "user", "content": prompts.kickoff(self.setup.config, ctx)}
         ]
         await self._play_role("Questioner", ctx, transcript, done_when=lambda: ctx.question is not None)
-        await self._play_role("Answerer", ctx, transcript, done_when=lambda: ctx.answer is not None)
+        if ctx.player is not None:
+            await self._player_answers(ctx, transcript)
+        else:
+            await self._play_role("Answerer", ctx, transcript, done_when=lambda: ctx.answer is not None)
         await self._play_role("Judge", ctx, transcript, done_when=lambda: ctx.verdict is not None)
+
+    async def _player_answers(self, ctx: RoundContext, transcript: list[dict[str, Any]]) -> None:
+        """A human round: the player's answer takes the Answerer's turn (no model call)."""
+        assert ctx.player is not None
+        ctx.events.step_started("Answerer")
+        with agent_span(name="Answerer", tools=[], output_type="str"):
+            with custom_span("player answer", data={"answered_by": "player"}) as span:
+                answer = await ctx.player.wait_for_answer()
+                if self.setup.include_content_in_traces:
+                    span.span_data.data["answer"] = answer
+            ctx.set_answer(answer)
+            transcript.append({"role": "assistant", "content": answer})
+        ctx.events.step_finished()
 
     async def _play_role(
         self,

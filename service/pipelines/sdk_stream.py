@@ -92,6 +92,8 @@ class SdkStreamTranslator:
 
     def _record_usage(self, data: ResponseCompletedEvent) -> None:
         role = self.current_agent or "unknown"
+        if role == "Answerer" and self._ctx.player is not None:
+            return  # the player's turn is not a model call
         usage = data.response.usage
         if usage is None or (usage.input_tokens == 0 and usage.output_tokens == 0):
             self._ctx.usage.record(role, None, None)

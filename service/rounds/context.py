@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from ..events import ANSWER, QUESTION, VERDICT, RoundEvents
 from ..questions.checker import AnswerCheck
 from .models import Question, QuestionSourceName, RoundTimings, UsageLedger, Verdict
+from .player import PlayerSeat
 
 MAX_ANSWER_CHARS = 2000
 
@@ -49,6 +50,8 @@ class RoundContext:
     timings: RoundTimings = field(default_factory=RoundTimings)
     answered_by: str = "Answerer"
     """``Answerer`` (the model) or ``player`` (a human answered)."""
+    player: PlayerSeat | None = None
+    """Set in human rounds: the Answerer's turn waits here for the player's answer."""
 
     def set_question(self, question: Question) -> None:
         self.question = question

@@ -17,6 +17,7 @@ from ag_ui.core import BaseEvent
 from ..errors import scrub
 
 EventRecord = tuple[int, dict[str, Any]]
+RUN_END_TYPES = ("RUN_FINISHED", "RUN_ERROR")
 
 
 class RoundEventLog:
@@ -50,14 +51,20 @@ class RoundEventLog:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
-    async def subscribe(self, after: int = 0) -> AsyncIterator[EventRecord]:
-        """Every event with an id above ``after``, then live ones until the log closes."""
+    async def subscribe(self, after: int = 0, *, until_run_end: bool = False) -> AsyncIterator[EventRecord]:
+        """Every event with an id above ``after``, then live ones until the log closes.
+
+        ``until_run_end`` stops after the first ``RUN_FINISHED`` or ``RUN_ERROR``: a human round
+        has two runs, and each request streams its own."""
         position = max(after, 0)
         while True:
             changed = self._changed
             while position < len(self.records):
-                yield self.records[position]
+                record = self.records[position]
+                yield record
                 position += 1
+                if until_run_end and record[1].get("type") in RUN_END_TYPES:
+                    return
             if self.closed:
                 return
             await changed.wait()

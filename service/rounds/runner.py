@@ -27,6 +27,7 @@ from ..storage.rounds import NewRound, RoundStore, utcnow
 from .context import RoundContext
 from .live import RoundEventLog
 from .models import Question, RoundTimings
+from .player import AnswerRejected, PlayerSeat
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class RoundPlan:
     question_source: str
     supplied: Question | None = None
     mode: str = "ai"
+    """``ai`` (the Answerer is a model) or ``human`` (a player answers)."""
 
 
 @dataclass
@@ -65,6 +67,7 @@ class LiveRound:
     done: asyncio.Event = field(default_factory=asyncio.Event)
     status: str = "running"
     failure: errors.RoundFailure | None = None
+    deadline: asyncio.Timeout | None = None
 
 
 def new_id(prefix: str) -> str:
@@ -80,6 +83,7 @@ class RoundRunner:
         store: RoundStore,
         model_name: str,
         round_timeout: float,
+        answer_timeout: float = 600.0,
         secrets: Iterable[str] = (),
         on_outcome: Callable[[str, dict[str, Any] | None, str | None], None] | None = None,
     ) -> None:
@@ -88,6 +92,7 @@ class RoundRunner:
         self.store = store
         self.model_name = model_name
         self.round_timeout = round_timeout
+        self.answer_timeout = answer_timeout
         self.secrets = list(secrets)
         self.on_outcome = on_outcome
         """Told each round's outcome (trace id, error, failing role): the trace store marks it."""
@@ -104,7 +109,10 @@ class RoundRunner:
         question: str | None = None,
         reference_answer: str | None = None,
         game_id: str | None = None,
+        mode: str = "ai",
     ) -> RoundPlan:
+        if mode not in ("ai", "human"):
+            raise InvalidRoundRequest("mode", f"unknown mode {mode!r}; use 'ai' or 'human'")
         if pipeline not in self.pipelines:
             raise InvalidRoundRequest("pipeline", f"unknown pipeline {pipeline!r}; use one of {sorted(self.pipelines)}")
         if category is not None and not self.questions.has_category(category) and question is None:
@@ -114,13 +122,13 @@ class RoundRunner:
         game_id = game_id or new_id("game")
         if question is not None and reference_answer is not None:
             supplied = supplied_question(question, reference_answer, category=category, difficulty=difficulty)
-            return RoundPlan(pipeline, game_id, supplied.category, difficulty, seed, "supplied", supplied)
+            return RoundPlan(pipeline, game_id, supplied.category, difficulty, seed, "supplied", supplied, mode)
         if seed is None:
             seed = random.randrange(2**31)
         if category is None:
             category = self.questions.pick_category(seed)
         source = "freeform" if self.questions.is_freeform(category) else "dataset"
-        return RoundPlan(pipeline, game_id, category, difficulty, seed, source)
+        return RoundPlan(pipeline, game_id, category, difficulty, seed, source, mode=mode)
 
     # Running ------------------------------------------------------------------------------
     async def start(self, plan: RoundPlan) -> LiveRound:
@@ -148,6 +156,13 @@ class RoundRunner:
             ),
         )
         live = LiveRound(ctx=ctx, log=log, trace_id=trace_id)
+        if plan.mode == "human":
+            ctx.answered_by = "player"
+            ctx.player = PlayerSeat(
+                timeout=self.answer_timeout,
+                on_waiting=lambda: self._await_answer(live),
+                on_resumed=lambda: self._resume(live),
+            )
         self.live[round_id] = live
         live.task = asyncio.create_task(self._play(live), name=f"round {round_id}")
         return live
@@ -175,7 +190,8 @@ class RoundRunner:
         metadata = {"round_id": ctx.round_id, "pipeline": ctx.pipeline, "model": ctx.model,
                     "category": ctx.category, "difficulty": ctx.difficulty}
         try:
-            async with asyncio.timeout(self.round_timeout):
+            async with asyncio.timeout(self.round_timeout) as deadline:
+                live.deadline = deadline
                 with trace("quiz round", trace_id=live.trace_id, group_id=ctx.game_id, metadata=metadata):
                     await self.pipelines[ctx.pipeline].run(ctx)
         except asyncio.CancelledError as exc:
@@ -194,6 +210,48 @@ class RoundRunner:
         await self._finish(live, failure)
         if cancelled:
             raise asyncio.CancelledError()
+
+    async def _await_answer(self, live: LiveRound) -> None:
+        """End the round's first run: the question is out, the player is to answer."""
+        ctx = live.ctx
+        if live.deadline is not None:
+            live.deadline.reschedule(None)  # the player's thinking time is not the round's
+        ctx.events.close_open()
+        ctx.events.custom(USAGE, ctx.usage.as_dict())
+        live.status = "awaiting_answer"
+        summary = self.summary(live, None)
+        ctx.events.run_finished(summary, awaiting_input=f"Answer with POST /api/rounds/{ctx.round_id}/answer")
+        fields = {"question": ctx.question.text if ctx.question else None,
+                  "reference_answer": ctx.question.reference_answer if ctx.question else None,
+                  "category": ctx.question.category if ctx.question else ctx.category}
+        await asyncio.to_thread(self.store.mark_awaiting_answer, ctx.round_id, fields)
+
+    def _resume(self, live: LiveRound) -> None:
+        """Start the round's second run (the answer arrived, or the wait timed out)."""
+        ctx = live.ctx
+        live.status = "running"
+        if live.deadline is not None:
+            live.deadline.reschedule(asyncio.get_running_loop().time() + self.round_timeout)
+        ctx.events.run_id = f"{ctx.round_id}.answer"
+        ctx.events.run_started()
+        ctx.events.step_started("Answerer")
+
+    def submit_answer(self, round_id: str, answer: str) -> tuple[LiveRound, int]:
+        """Give a human round its answer; returns the round and the last event id before it
+        (the answer's stream starts after it). Raises KeyError or AnswerRejected."""
+        live = self.live.get(round_id)
+        if live is None:
+            row = self.store.get_round(round_id)
+            if row is None:
+                raise KeyError(round_id)
+            if row.mode != "human":
+                raise AnswerRejected("this round is not a human round; its Answerer is a model")
+            raise AnswerRejected(f"this round is {row.status}; it takes no more answers")
+        if live.ctx.player is None:
+            raise AnswerRejected("this round is not a human round; its Answerer is a model")
+        after = live.log.last_id
+        live.ctx.player.submit(answer)
+        return live, after
 
     async def _finish(self, live: LiveRound, failure: errors.RoundFailure | None) -> None:
         ctx = live.ctx
@@ -230,7 +288,8 @@ class RoundRunner:
             "round_id": ctx.round_id,
             "game_id": ctx.game_id,
             "pipeline": ctx.pipeline,
-            "status": "failed" if failure else "completed",
+            "status": "failed" if failure else ("awaiting_answer" if live.status == "awaiting_answer" else "completed"),
+            "mode": "human" if ctx.player is not None else "ai",
             "model": ctx.model,
             "question": question,
             "answer": ctx.answer,
@@ -239,7 +298,9 @@ class RoundRunner:
             "usage": ctx.usage.as_dict(),
             "timings": ctx.timings.as_dict(),
             "trace_id": live.trace_id,
-            "links": {"round": f"/api/rounds/{ctx.round_id}", "trace": f"/api/traces/{live.trace_id}"},
+            "links": {"round": f"/api/rounds/{ctx.round_id}", "trace": f"/api/traces/{live.trace_id}",
+                      "trace_page": f"/traces/{live.trace_id}",
+                      **({"answer": f"/api/rounds/{ctx.round_id}/answer"} if ctx.player is not None else {})},
         }
 
     def _row_fields(self, live: LiveRound, failure: errors.RoundFailure | None) -> dict[str, Any]:

@@ -81,13 +81,22 @@ class RoundStore:
             )
             return [(row.seq, row.data) for row in rows]
 
+    def mark_awaiting_answer(self, round_id: str, fields: dict[str, Any]) -> None:
+        """A human round asked its question: store it as ``awaiting_answer`` with the question."""
+        with self.db.transaction() as session:
+            row = session.get(RoundRow, round_id)
+            if row is not None:
+                row.status = "awaiting_answer"
+                for key, value in fields.items():
+                    setattr(row, key, value)
+
     def fail_unfinished_rounds(self) -> int:
-        """At start-up: rounds left ``running`` by a stopped process become ``failed``
-        (``interrupted``), so no round claims to be running when nothing runs it."""
+        """At start-up: rounds left ``running`` or ``awaiting_answer`` by a stopped process
+        become ``failed`` (``interrupted``): no round claims to be in play when nothing plays it."""
         with self.db.transaction() as session:
             result = session.execute(
                 update(RoundRow)
-                .where(RoundRow.status == "running")
+                .where(RoundRow.status.in_(("running", "awaiting_answer")))
                 .values(
                     status="failed",
                     error_code=INTERRUPTED,

@@ -22,6 +22,10 @@ bridge leaves out or gets wrong for this service:
   writer thread may still hold the same dicts, so it is handed a copy of each finished span;
 * with ``include_content=False`` the bridge's own switch (``ContentCaptureMode.NO_CONTENT``)
   drops messages, tool arguments and tool results, and error *data* is dropped from the status;
+* generation spans are ``chat`` spans even without content (the bridge guesses the operation
+  from the input messages, and says ``text_completion`` when there are none);
+* a reply's tool calls and a streamed reply (a Responses-API dump) become GenAI output messages
+  instead of Python reprs;
 * spans still open when their trace ends are ended (the bridge's own cleanup matches SDK span ids
   against trace ids, which never match), and custom spans get their own name, not "unknown".
 
@@ -45,10 +49,11 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from agents.tracing import Span, Trace
-from agents.tracing.span_data import HandoffSpanData
+from agents.tracing.span_data import GenerationSpanData, HandoffSpanData
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.openai_agents.span_processor import (
     ContentCaptureMode,
+    GenAIOperationName,
     GenAISemanticProcessor,
 )
 from opentelemetry.instrumentation.openai_agents.version import __version__ as _bridge_version
@@ -187,7 +192,8 @@ class OtlpTracingProcessor(GenAISemanticProcessor):
     OTel spans (cheap); the batch processor's thread does the network I/O.
     """
 
-    def __init__(self, *, provider: TracerProvider, include_content: bool) -> None:
+    def __init__(self, *, provider: TracerProvider, include_content: bool,
+                 exporter: SpanExporter | None = None) -> None:
         super().__init__(
             tracer=provider.get_tracer(_SCOPE, _bridge_version, schema_url=Schemas.V1_28_0.value),
             system_name="openai",  # the API spoken: OpenAI-compatible chat completions
@@ -197,6 +203,7 @@ class OtlpTracingProcessor(GenAISemanticProcessor):
         )
         self.provider = provider
         self.include_content = include_content
+        self.exporter = exporter
         self._round_attributes: dict[str, dict[str, AttributeValue]] = {}
         self._open_spans: dict[str, str] = {}  # SDK span id -> SDK trace id
         self._closed = False
@@ -240,6 +247,13 @@ class OtlpTracingProcessor(GenAISemanticProcessor):
             otel_span.update_name(f"handoff {data.to_agent}")  # the target is known only now
         finished = _FinishedSpan.of(span, include_content=self.include_content)
         super().on_span_end(cast("Span[Any]", finished))
+
+    def _get_operation_name(self, span_data: Any) -> str:
+        """``chat`` for every generation span: the bridge guesses it from the input messages and
+        says ``text_completion`` when content is left out; the SDK's generations are chat calls."""
+        if isinstance(span_data, GenerationSpanData) and not hasattr(span_data, "embedding_dimension"):
+            return GenAIOperationName.CHAT
+        return super()._get_operation_name(span_data)
 
     def _normalize_output_messages_to_role_parts(self, span_data: Any) -> list[dict[str, Any]]:
         """The model's reply as GenAI output messages, tool calls included.
@@ -302,7 +316,11 @@ class OtlpTracingProcessor(GenAISemanticProcessor):
         super().shutdown()  # ends the spans still open, marked as errors
         self._open_spans.clear()
         self._round_attributes.clear()
-        return _run_bounded(self.provider.shutdown, timeout_s, "shutdown")
+        if _run_bounded(self.provider.shutdown, timeout_s, "shutdown"):
+            return True
+        if self.exporter is not None:  # stop retrying now rather than at the export deadline
+            self.exporter.shutdown()
+        return False
 
 
 class RedactingSpanExporter(SpanExporter):
@@ -312,6 +330,8 @@ class RedactingSpanExporter(SpanExporter):
     def __init__(self, inner: SpanExporter, secrets: Iterable[str] = ()) -> None:
         self.inner = inner
         self.secrets = [s for s in secrets if s]
+        self._shut = False
+        self._shut_lock = threading.Lock()
 
     def _text(self, value: str) -> str:
         cleaned = scrub(value, self.secrets)
@@ -344,6 +364,11 @@ class RedactingSpanExporter(SpanExporter):
         return self.inner.export([self._redact(span) for span in spans])
 
     def shutdown(self) -> None:
+        """Once: the batch processor calls it after a bounded close may already have."""
+        with self._shut_lock:
+            if self._shut:
+                return
+            self._shut = True
         self.inner.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
@@ -390,8 +415,9 @@ def build_otlp_processor(
     exporter = OTLPSpanExporter(endpoint=endpoint, headers=dict(headers), timeout=_export_timeout(environ))
     resource = Resource.create({SERVICE_NAME: (environ.get("OTEL_SERVICE_NAME") or "").strip() or service_name})
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)  # the app shuts it down
-    provider.add_span_processor(BatchSpanProcessor(RedactingSpanExporter(exporter, secrets)))
-    processor = OtlpTracingProcessor(provider=provider, include_content=include_content)
+    redacting = RedactingSpanExporter(exporter, secrets)
+    provider.add_span_processor(BatchSpanProcessor(redacting))
+    processor = OtlpTracingProcessor(provider=provider, include_content=include_content, exporter=redacting)
     logger.info("exporting traces over OTLP/HTTP to %s (content %s)", _printable(endpoint),
                 "included" if include_content else "left out")
     return OtlpExport(processor=processor, provider=provider, endpoint=endpoint)
