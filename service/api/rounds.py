@@ -126,9 +126,11 @@ def _live_round_out(row: RoundRow, live: LiveRound) -> RoundOut:
     out = _row_out(row)
     timings = ctx.timings.as_dict()
     failure = live.failure
+    over = live.status in ("completed", "failed")
     return out.model_copy(
         update={
             "status": live.status,
+            "reference_answer": ctx.question.reference_answer if over and ctx.question else None,
             "verdict": ctx.verdict.model_dump() if ctx.verdict else None,
             "error": RoundError(code=failure.code, message=failure.message) if failure else None,
             "question": ctx.question.text if ctx.question else None,

@@ -26,6 +26,7 @@ class RoundEventLog:
         self.closed = False
         self._secrets = [s for s in secrets if s]
         self._changed = asyncio.Event()
+        self._staged: list[EventRecord] | None = None
 
     @property
     def last_id(self) -> int:
@@ -35,7 +36,25 @@ class RoundEventLog:
         data = event.model_dump(mode="json", by_alias=True, exclude_none=True)
         if self._secrets:
             data = scrub(data, self._secrets)  # type: ignore[assignment]
+        if self._staged is not None:
+            self._staged.append((len(self.records) + len(self._staged) + 1, data))
+            return
         self.records.append((len(self.records) + 1, data))
+        self._wake()
+
+    def stage(self) -> None:
+        """Hold back the events published from now on (numbered, but not yet visible), so the
+        round can be stored with its last events before any client sees them."""
+        self._staged = []
+
+    @property
+    def staged(self) -> list[EventRecord]:
+        return list(self._staged or [])
+
+    def commit(self) -> None:
+        """Make the held-back events visible, in order."""
+        staged, self._staged = self._staged or [], None
+        self.records.extend(staged)
         self._wake()
 
     def close(self) -> None:

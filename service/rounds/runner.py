@@ -216,6 +216,7 @@ class RoundRunner:
         ctx = live.ctx
         if live.deadline is not None:
             live.deadline.reschedule(None)  # the player's thinking time is not the round's
+        live.log.stage()
         ctx.events.close_open()
         ctx.events.custom(USAGE, ctx.usage.as_dict())
         live.status = "awaiting_answer"
@@ -224,7 +225,10 @@ class RoundRunner:
         fields = {"question": ctx.question.text if ctx.question else None,
                   "reference_answer": ctx.question.reference_answer if ctx.question else None,
                   "category": ctx.question.category if ctx.question else ctx.category}
-        await asyncio.to_thread(self.store.mark_awaiting_answer, ctx.round_id, fields)
+        try:
+            await asyncio.to_thread(self.store.mark_awaiting_answer, ctx.round_id, fields)
+        finally:
+            live.log.commit()
 
     def _resume(self, live: LiveRound) -> None:
         """Start the round's second run (the answer arrived, or the wait timed out)."""
@@ -255,7 +259,10 @@ class RoundRunner:
 
     async def _finish(self, live: LiveRound, failure: errors.RoundFailure | None) -> None:
         ctx = live.ctx
+        if failure is not None:  # the one place a failure's text leaves: scrub it once
+            failure.message = errors.scrub_text(failure.message, self.secrets)
         ctx.timings.finished = ctx.timings.finished or time.perf_counter()
+        live.log.stage()
         ctx.events.close_open()
         ctx.events.custom(USAGE, ctx.usage.as_dict())
         summary = self.summary(live, failure)
@@ -268,15 +275,17 @@ class RoundRunner:
         else:
             message = errors.scrub_text(failure.message, self.secrets)
             ctx.events.run_error(failure.code, message)
-        # Store first, then end the streams: a client that saw the stream end finds the round
-        # stored, with every event including the last one.
+        # Store first, then show the last events: a client that saw RUN_FINISHED or RUN_ERROR
+        # finds the round stored, with every event including that one.
         try:
             await asyncio.shield(asyncio.to_thread(
-                self.store.finish_round, ctx.round_id, self._row_fields(live, failure), list(live.log.records)
+                self.store.finish_round, ctx.round_id, self._row_fields(live, failure),
+                list(live.log.records) + live.log.staged,
             ))
         except Exception:
             logger.exception("could not store round %s", ctx.round_id)
         finally:
+            live.log.commit()
             live.log.close()
             self.live.pop(ctx.round_id, None)
             live.done.set()

@@ -137,15 +137,12 @@ COMPARE_BODY = """
 <div id="status" class="notice" role="status">Loading both traces…</div>
 <section id="cmp-head" class="cmp-head" hidden></section>
 <section id="cmp-diff" class="cmp-diff" hidden></section>
-<div class="wf-layout cmp-layout">
-  <section class="wf-panel" aria-label="Spans aligned by role">
-    <div class="wf-tools"><span class="legend" id="legend"></span></div>
-    <div id="cmp-waterfall" class="waterfall cmp"></div>
-  </section>
-  <aside id="details" class="details" aria-label="Span details" aria-live="polite" tabindex="-1">
-    <p class="muted">Select a span on either side to see its details.</p>
-  </aside>
-</div>
+<section class="wf-panel" aria-label="Spans aligned by role">
+  <div class="wf-tools"><span class="legend" id="legend"></span>
+    <span class="muted">Rows pair the same step on both sides; click a span for its details.</span></div>
+  <div id="cmp-waterfall" class="waterfall cmp"></div>
+</section>
+<aside id="details" class="details drawer" aria-label="Span details" tabindex="-1" hidden></aside>
 """
 
 

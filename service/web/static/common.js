@@ -140,7 +140,8 @@
       QR.esc(QR.KINDS[k].label) + '">' + QR.KINDS[k].glyph + "</span>";
   };
   QR.legendHTML = () => Object.keys(QR.KINDS).map((k) => '<span class="legend-item">' + QR.kindIcon(k) + " " +
-    QR.esc(QR.KINDS[k].label) + "</span>").join("") + '<span class="legend-item"><span class="kicon k-error">!</span> error</span>';
+    QR.esc(QR.KINDS[k].label) + "</span>").join("") + '<span class="legend-item"><span class="kicon k-error">!</span> error</span>' +
+    '<span class="legend-item"><i class="ttft-swatch"></i> waiting for the first token</span>';
 
   QR.statusBadge = (status, title) => '<span class="badge st-' + QR.esc(status) + '"' +
     (title ? ' title="' + QR.esc(title) + '"' : "") + ">" + QR.esc(status) + "</span>";

@@ -21,7 +21,7 @@
     const row = (name, r, cls) => '<tr class="' + cls + '" data-role="' + esc(name) + '"><th scope="row">' + esc(name) + "</th>" +
       cols.map((c) => '<td class="num' + (c === "errors" && r[c] ? " bad" : "") + '" data-metric="' + c + '">' + esc(QR.metric(c).fmt(r[c])) + "</td>").join("") + "</tr>";
     const roles = Object.entries(rollups.by_role || {});
-    return '<div class="table-wrap"><table class="grid rollup"><caption>Per role</caption><thead><tr><th>Role</th>' +
+    return '<div class="table-wrap rollup-wrap"><table class="grid rollup"><caption>Per role</caption><thead><tr><th>Role</th>' +
       cols.map((c) => '<th class="num">' + esc(QR.metric(c).label) + "</th>").join("") + "</tr></thead><tbody>" +
       roles.map(([name, r]) => row(name, r, "")).join("") + row("Total", rollups.total, "total") + "</tbody></table></div>";
   }

@@ -30,7 +30,12 @@
   WF.subtitle = (span) => {
     const data = span.data || {};
     if (span.kind === "generation") {
-      return "in " + QR.fmtInt(span.input_tokens) + " · out " + QR.fmtInt(span.output_tokens);
+      const out = WF.messages(data.output).filter((m) => m.role === "assistant");
+      const last = out[out.length - 1];
+      let what = "";
+      if (last && last.calls.length) what = "→ " + last.calls.map((c) => c.name).join(", ") + " · ";
+      else if (last && last.text) what = "“" + (last.text.length > 28 ? last.text.slice(0, 27) + "…" : last.text) + "” · ";
+      return what + QR.fmtInt(span.input_tokens) + "/" + QR.fmtInt(span.output_tokens) + " tok";
     }
     if (span.kind === "function" && typeof data.input === "string" && data.input.trim()) {
       const args = data.input.replace(/\s+/g, " ").trim();
@@ -216,7 +221,7 @@
   WF.messagesHTML = (messages) => {
     if (!messages.length) return '<p class="muted">Not recorded (content capture may be off).</p>';
     return messages.map((m) => '<div class="msg msg-' + esc(m.role) + '"><div class="msg-role">' + esc(m.role || "?") +
-      (m.name ? " · " + esc(m.name) : "") + (m.callId ? ' <span class="muted">result of ' + esc(m.callId) + "</span>" : "") + "</div>" +
+      (m.name ? " · " + esc(m.name) : "") + (m.callId ? ' <span class="msg-ref">result of ' + esc(m.callId) + "</span>" : "") + "</div>" +
       textBlock(m.text) + m.calls.map((c) => '<div class="toolcall"><div>' + QR.kindIcon("function") + " <b>" + esc(c.name) + "</b>" +
         (c.id ? ' <span class="muted">' + esc(c.id) + "</span>" : "") + "</div>" + QR.preJSON(QR.maybeJSON(c.args || "")) + "</div>").join("") +
       (!m.text && !m.calls.length ? '<div class="muted">(empty)</div>' : "") + "</div>").join("");
