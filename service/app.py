@@ -18,7 +18,7 @@ from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
 from fastapi import FastAPI
 
 from .agent_specs import AgentSpec, load_agents_config
-from .api import meta, rounds, traces
+from .api import games, meta, rounds, traces
 from .api.deps import ServiceState
 from .embedded.process import EmbeddedModelProcess
 from .llm_client import build_client
@@ -30,6 +30,7 @@ from .rounds.runner import RoundRunner
 from .rounds.tools import build_tools
 from .settings import Settings, get_settings
 from .storage.db import Database
+from .storage.games import GameStore
 from .storage.rounds import RoundStore
 from .storage.traces import TraceStore
 from .tracing.store_processor import StoreTracingProcessor
@@ -51,6 +52,8 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
         database = Database(settings.database_url)
         await asyncio.to_thread(database.create_tables)
         round_store = RoundStore(database)
+        game_store = GameStore(database)
+        await asyncio.to_thread(game_store.fail_unfinished_comparisons)
         interrupted = await asyncio.to_thread(round_store.fail_unfinished_rounds)
         if interrupted:
             logger.warning("%d round(s) left running by a previous process marked failed", interrupted)
@@ -94,7 +97,7 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
                 on_outcome=lambda trace_id, error, role: processor.record_outcome(trace_id, error=error, role=role),
             )
             app.state.service = ServiceState(
-                settings=settings, setup=setup, questions=questions, rounds=round_store,
+                settings=settings, setup=setup, questions=questions, rounds=round_store, games=game_store,
                 traces=trace_store, runner=runner, tracing=processor,
                 model_server="embedded" if model_process else "remote",
             )
@@ -119,6 +122,7 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
     app.include_router(meta.router)
     app.include_router(rounds.router)
     app.include_router(traces.router)
+    app.include_router(games.router)
     return app
 
 

@@ -11,6 +11,7 @@ from ..pipelines.base import PipelineSetup
 from ..questions.source import QuestionSource
 from ..rounds.runner import RoundRunner
 from ..settings import Settings
+from ..storage.games import GameStore
 from ..storage.rounds import RoundStore
 from ..storage.traces import TraceStore
 from ..tracing.store_processor import StoreTracingProcessor
@@ -24,6 +25,7 @@ class ServiceState:
     setup: PipelineSetup
     questions: QuestionSource
     rounds: RoundStore
+    games: GameStore
     traces: TraceStore
     runner: RoundRunner
     tracing: StoreTracingProcessor

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Header, HTTPException, Query
 from fastapi.responses import StreamingResponse
 
+from .. import games
 from ..rounds.player import AnswerRejected
 from ..rounds.runner import InvalidRoundRequest, LiveRound
 from ..sse import event_stream_response
@@ -29,8 +30,25 @@ def unprocessable(field: str, message: str) -> HTTPException:
 @router.post("", response_class=StreamingResponse, responses=SSE_RESPONSE)
 async def start_round(body: RoundRequest, state: StateDep) -> StreamingResponse:
     """Play a round and stream it as Server-Sent Events (AG-UI events, each with an ``id:``)."""
+    request = body.model_dump()
+    if body.game_id is not None:
+        game = await asyncio.to_thread(state.games.get_game, body.game_id)
+        if game is not None:
+            played = await asyncio.to_thread(state.games.count_rounds, body.game_id)
+            try:
+                defaults = games.next_round_defaults(game, played)
+            except games.GameClosed as exc:
+                raise HTTPException(409, detail=str(exc)) from exc
+            request["pipeline"] = request["pipeline"] or defaults.pipeline
+            request["mode"] = request["mode"] or defaults.mode
+            if request["question"] is None:
+                request["category"] = request["category"] or defaults.category
+            request["difficulty"] = request["difficulty"] or defaults.difficulty
+    if request["pipeline"] is None:
+        raise unprocessable("pipeline", "Field required (or give the game_id of a game that sets it)")
+    request["mode"] = request["mode"] or "ai"
     try:
-        plan = state.runner.plan(**body.model_dump())
+        plan = state.runner.plan(**request)
     except InvalidRoundRequest as exc:
         raise unprocessable(exc.field, exc.message) from exc
     live = await state.runner.start(plan)

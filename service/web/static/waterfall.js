@@ -64,9 +64,11 @@
     if (span.kind === "generation" && span.ttft_ms !== null && span.ttft_ms !== undefined && duration > 0) {
       ttft = '<i class="wf-ttft" style="width:' + pct((100 * span.ttft_ms) / duration) + '" title="time to first token"></i>';
     }
-    const late = left + width > 78;
-    const label = '<span class="wf-dur' + (late ? " before" : "") + '" style="' +
-      (late ? "right:" + pct(100 - left) : "left:" + pct(left + width)) + '">' +
+    // The duration label goes after the bar, else before it, else (a bar across the whole
+    // track) inside its end.
+    const place = left + width <= 78 ? "after" : left >= 14 ? "before" : "inside";
+    const at = { after: "left:" + pct(left + width), before: "right:" + pct(100 - left), inside: "right:" + pct(100 - left - width) }[place];
+    const label = '<span class="wf-dur ' + place + '" style="' + at + '">' +
       esc(duration === null || duration === undefined ? "running" : QR.fmtMs(duration)) + "</span>";
     return '<div class="wf-track"><div class="wf-bar k-' + QR.kindOf(span.kind) + '" style="left:' + pct(left) + ";width:" +
       pct(width) + '">' + ttft + "</div>" + label + "</div>";

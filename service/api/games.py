@@ -1,0 +1,55 @@
+"""Game routes: create and read games, and the leaderboard across them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query
+
+from .. import games
+from ..rounds.runner import new_id
+from .deps import StateDep
+from .schemas import GameRequest
+
+router = APIRouter(tags=["games"])
+
+
+@router.post("/api/games", status_code=201)
+async def create_game(body: GameRequest, state: StateDep) -> dict[str, Any]:
+    """A game of ``rounds`` rounds; play them with ``POST /api/rounds {"game_id": ...}``
+    (pipeline, mode, categories and difficulty default to the game's)."""
+    unknown = [c for c in body.categories or [] if not state.questions.has_category(c)]
+    if unknown:
+        names = ", ".join(c.name for c in state.questions.categories())
+        raise HTTPException(422, detail=[{"loc": ["body", "categories"], "type": "value_error",
+                                          "msg": f"unknown categories {unknown}; known: {names}"}])
+    settings = {"categories": body.categories, "difficulty": body.difficulty, "rounds": body.rounds}
+    row = await asyncio.to_thread(
+        state.games.create_game, new_id("game"), name=body.name, pipeline=body.pipeline, mode=body.mode, settings=settings
+    )
+    return games.game_out(row, [], with_rounds=True)
+
+
+@router.get("/api/games")
+def list_games(state: StateDep, limit: int = Query(default=50, ge=1, le=200), offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
+    """Games, newest first, each with its score."""
+    rows, total = state.games.list_games(limit=limit, offset=offset)
+    rounds = state.games.all_rounds_of_games([row.id for row in rows])
+    return {"items": [games.game_out(row, rounds[row.id], with_rounds=False) for row in rows],
+            "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/api/games/{game_id}")
+def get_game(game_id: str, state: StateDep) -> dict[str, Any]:
+    """The game, its score and its rounds (with links to their traces)."""
+    row = state.games.get_game(game_id)
+    if row is None:
+        raise HTTPException(404, detail=f"no game with id {game_id!r}")
+    return games.game_out(row, state.games.rounds_of(game_id), with_rounds=True)
+
+
+@router.get("/api/leaderboard")
+def leaderboard(state: StateDep) -> dict[str, Any]:
+    """Accuracy across all finished rounds, per mode, pipeline and model."""
+    return {"entries": games.leaderboard(state.games.finished_rounds())}
