@@ -18,8 +18,9 @@ from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
 from fastapi import FastAPI
 
 from .agent_specs import AgentSpec, load_agents_config
-from .api import games, meta, rounds, traces
+from .api import comparisons, games, meta, rounds, traces
 from .api.deps import ServiceState
+from .comparisons import ComparisonRunner
 from .embedded.process import EmbeddedModelProcess
 from .llm_client import build_client
 from .pipelines.agents_sdk import AgentsPipeline, ModelFactory
@@ -96,14 +97,21 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
                 secrets=settings.secrets(),
                 on_outcome=lambda trace_id, error, role: processor.record_outcome(trace_id, error=error, role=role),
             )
+            comparisons_runner = ComparisonRunner(
+                runner=runner, rounds=round_store, games=game_store, traces=trace_store,
+                flush_traces=processor.flush, prices=config.prices,
+            )
             app.state.service = ServiceState(
                 settings=settings, setup=setup, questions=questions, rounds=round_store, games=game_store,
-                traces=trace_store, runner=runner, tracing=processor,
+                traces=trace_store, runner=runner, tracing=processor, comparisons=comparisons_runner,
                 model_server="embedded" if model_process else "remote",
             )
             retention = asyncio.create_task(_enforce_retention(settings, trace_store), name="trace retention")
             yield
             retention.cancel()
+            for comparison in list(comparisons_runner.live.values()):
+                if comparison.task is not None:
+                    comparison.task.cancel()
             await runner.shutdown()
             await client.close()
         finally:
@@ -123,6 +131,7 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
     app.include_router(rounds.router)
     app.include_router(traces.router)
     app.include_router(games.router)
+    app.include_router(comparisons.router)
     return app
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ..comparisons import ComparisonRunner
 from ..pipelines.base import PipelineSetup
 from ..questions.source import QuestionSource
 from ..rounds.runner import RoundRunner
@@ -29,6 +30,7 @@ class ServiceState:
     traces: TraceStore
     runner: RoundRunner
     tracing: StoreTracingProcessor
+    comparisons: ComparisonRunner
     model_server: str
 
 

@@ -44,6 +44,17 @@ class GameRequest(BaseModel):
     rounds: int = Field(default=5, ge=1, le=50)
 
 
+class ComparisonRequest(BaseModel):
+    """Play the same ``rounds`` questions through both pipelines."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rounds: int = Field(ge=1, le=100)
+    categories: list[str] | None = Field(default=None, min_length=1, max_length=20)
+    difficulty: Literal["easy", "medium", "hard"] | None = None
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+
+
 class AnswerRequest(BaseModel):
     """A player's answer to a human round. It is judged as an answer, whatever it says."""
 

@@ -114,7 +114,7 @@
     const ob = origin(b);
     const scale = Math.max(extent(a, oa), extent(b, ob));
     const r = d.roles.find((x) => x.role === role);
-    const summary = (side) => r ? esc(QR.fmtMs(r[side].duration_ms)) + " · " + esc(QR.fmtInt(r[side].model_calls)) + " calls · " +
+    const summary = (side) => r ? esc(QR.fmtMs(r[side].duration_ms)) + " · " + esc(QR.fmtInt(r[side].model_calls)) + (r[side].model_calls === 1 ? " call · " : " calls · ") +
       esc(QR.fmtInt(r[side].total_tokens)) + " tok" : esc(String((side === "a" ? a : b).length)) + " spans";
     const label = role || "Outside any role";
     return '<div class="cmp-role" data-role="' + esc(label) + '"><div class="cmp-role-head"><h3>' + esc(label) + "</h3>" +
