@@ -3,6 +3,8 @@
     quizrelay serve [--host 127.0.0.1] [--port 8000]   the API (and the embedded model if needed)
     quizrelay model serve [--host] [--port]            only the embedded model server
     quizrelay traces list | show ID                    the stored traces, in the terminal
+    quizrelay play [--pipeline agents|chat] [--human]  a game in the terminal
+    quizrelay compare --rounds N [--json F] [--csv F]  both pipelines on the same questions
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import sys
 from pydantic import ValidationError
 
 from .errors import QuizrelayError
+
+DEFAULT_URL_HINT = "http://127.0.0.1:8000"
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -77,6 +81,54 @@ def _traces_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _play(args: argparse.Namespace) -> int:
+    from .client import Client, service_at
+    from .terminal_play import play_game
+
+    with service_at(args.url) as url:
+        client = Client(url)
+        try:
+            play_game(client, pipeline=args.pipeline, human=args.human, rounds=args.rounds,
+                      category=args.category, difficulty=args.difficulty)
+        finally:
+            client.close()
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .client import Client, service_at
+    from .compare_report import render_table, write_outputs
+
+    body = {"rounds": args.rounds, "difficulty": args.difficulty, "seed": args.seed,
+            "categories": args.categories.split(",") if args.categories else None}
+    with service_at(args.url) as url:
+        client = Client(url)
+        try:
+            result = None
+            for event in client.stream("/api/comparisons", body):
+                if event["type"] == "CUSTOM" and event["name"] == "comparison_progress":
+                    p = event["value"]
+                    mark = {True: "right", False: "wrong", None: p.get("error_code") or "-"}[p["correct"]]
+                    print(f"[{p['done']}/{p['of']}] question {p['index'] + 1} {p['pipeline']:6} {p['status']:9} {mark}",
+                          file=sys.stderr, flush=True)
+                elif event["type"] == "CUSTOM" and event["name"] == "comparison_summary":
+                    result = event["value"]
+                elif event["type"] == "RUN_ERROR":
+                    print(f"quizrelay: the comparison failed: {event['message']}", file=sys.stderr)
+                    return 1
+        finally:
+            client.close()
+    if result is None:
+        print("quizrelay: the comparison ended without a result", file=sys.stderr)
+        return 1
+    print(render_table(result))
+    print(f"\ncomparison {result['id']}: {url}/api/comparisons/{result['id']}")
+    write_outputs(result, json_path=Path(args.json) if args.json else None, csv_path=Path(args.csv) if args.csv else None)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quizrelay", description="Multi-agent quiz rounds, streamed and traced.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +158,25 @@ def build_parser() -> argparse.ArgumentParser:
     show = trace_commands.add_parser("show", help="one trace as a tree with time bars")
     show.add_argument("trace_id")
     show.set_defaults(handler=_traces_show)
+
+    play = commands.add_parser("play", help="play a game in the terminal (starts a service if none runs)")
+    play.add_argument("--pipeline", choices=["agents", "chat"], default="agents")
+    play.add_argument("--human", action="store_true", help="you answer instead of the Answerer")
+    play.add_argument("--rounds", type=int, default=3)
+    play.add_argument("--category")
+    play.add_argument("--difficulty", choices=["easy", "medium", "hard"])
+    play.add_argument("--url", help=f"a running service (default: {DEFAULT_URL_HINT}, else start one)")
+    play.set_defaults(handler=_play)
+
+    compare = commands.add_parser("compare", help="run the same questions through both pipelines")
+    compare.add_argument("--rounds", type=int, required=True)
+    compare.add_argument("--categories", help="comma-separated category names")
+    compare.add_argument("--difficulty", choices=["easy", "medium", "hard"])
+    compare.add_argument("--seed", type=int)
+    compare.add_argument("--json", help="write the full result as JSON to this file")
+    compare.add_argument("--csv", help="write one row per round as CSV to this file")
+    compare.add_argument("--url", help=f"a running service (default: {DEFAULT_URL_HINT}, else start one)")
+    compare.set_defaults(handler=_compare)
     return parser
 
 

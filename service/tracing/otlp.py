@@ -21,7 +21,8 @@ bridge leaves out or gets wrong for this service:
 * the bridge mutates the span data it reads (it pops ``usage.total_tokens``) while the store's
   writer thread may still hold the same dicts, so it is handed a copy of each finished span;
 * with ``include_content=False`` the bridge's own switch (``ContentCaptureMode.NO_CONTENT``)
-  drops messages, tool arguments and tool results, and error *data* is dropped from the status;
+  drops messages, tool arguments and tool results; statuses lose error data, and a failed
+  tool's message (the chat pipeline's is the tool's result) becomes "tool call failed";
 * generation spans are ``chat`` spans even without content (the bridge guesses the operation
   from the input messages, and says ``text_completion`` when there are none);
 * a reply's tool calls and a streamed reply (a Responses-API dump) become GenAI output messages
@@ -49,7 +50,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from agents.tracing import Span, Trace
-from agents.tracing.span_data import GenerationSpanData, HandoffSpanData
+from agents.tracing.span_data import FunctionSpanData, GenerationSpanData, HandoffSpanData
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.openai_agents.span_processor import (
     ContentCaptureMode,
@@ -177,10 +178,13 @@ class _FinishedSpan:
         if isinstance(usage, dict):
             data.usage = dict(usage)  # the bridge pops total_tokens from it
         error: dict[str, Any] | None = None
-        if span.error:
+        if span.error and include_content:
             error = {"message": span.error.get("message") or "error"}
-            if include_content and span.error.get("data") is not None:
+            if span.error.get("data") is not None:
                 error["data"] = span.error.get("data")
+        elif span.error:  # a failed tool's message is its result, which is content
+            tool = isinstance(data, FunctionSpanData)
+            error = {"message": "tool call failed" if tool else span.error.get("message") or "error"}
         return cls(span.trace_id, span.span_id, span.parent_id, span.started_at, span.ended_at,
                    data, error)
 

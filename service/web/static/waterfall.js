@@ -68,7 +68,7 @@
     // track) inside its end.
     const place = left + width <= 78 ? "after" : left >= 14 ? "before" : "inside";
     const at = { after: "left:" + pct(left + width), before: "right:" + pct(100 - left), inside: "right:" + pct(100 - left - width) }[place];
-    const label = '<span class="wf-dur ' + place + '" style="' + at + '">' +
+    const label = '<span class="wf-dur ' + place + (span.kind === "agent" ? " on-light" : "") + '" style="' + at + '">' +
       esc(duration === null || duration === undefined ? "running" : QR.fmtMs(duration)) + "</span>";
     return '<div class="wf-track"><div class="wf-bar k-' + QR.kindOf(span.kind) + '" style="left:' + pct(left) + ";width:" +
       pct(width) + '">' + ttft + "</div>" + label + "</div>";

@@ -1,0 +1,116 @@
+"""The terminal commands against a real service: play (AI and human), compare, traces."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.scripted_openai import ScriptedOpenAIServer, auto_responder
+
+
+@pytest.fixture
+def service(make_settings, serve, tmp_path):
+    with ScriptedOpenAIServer(model="scripted-model") as model_server:
+        model_server.responder = auto_responder
+        settings = make_settings(llm_base_url=model_server.base_url, model_profile="llama-cpp")
+        base_url, _ = serve(settings)
+        yield base_url, settings
+
+
+def cli(*args: str, database_url: str | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIZRELAY_")}
+    if database_url:
+        env["QUIZRELAY_DATABASE_URL"] = database_url
+    return subprocess.run([sys.executable, "-m", "service", *args], input=stdin, capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
+def test_compare_prints_a_table_and_writes_json_and_csv(service, tmp_path):
+    base_url, settings = service
+    result = cli("compare", "--rounds", "2", "--url", base_url, "--seed", "3", "--categories", "arithmetic",
+                 "--json", str(tmp_path / "out.json"), "--csv", str(tmp_path / "out.csv"))
+    assert result.returncode == 0, result.stderr
+    table = result.stdout
+    assert "agents" in table and "chat" in table
+    assert re.search(r"rounds completed\s+2 / 2\s+2 / 2", table), table
+    assert re.search(r"model calls per round\s+5\.0\s+4\.0", table), table
+    assert "orchestration overhead" in table and "[4/4]" in result.stderr
+    data = json.loads((tmp_path / "out.json").read_text())
+    assert data["pipelines"]["agents"]["rounds"] == 2 and len(data["questions"]) == 2
+    rows = list(csv.DictReader((tmp_path / "out.csv").open()))
+    assert [(r["index"], r["pipeline"]) for r in rows] == [("0", "agents"), ("0", "chat"), ("1", "agents"), ("1", "chat")]
+    assert all(r["status"] == "completed" and r["trace_id"].startswith("trace_") for r in rows)
+
+    listing = cli("traces", "list", "--limit", "10", database_url=settings.database_url)
+    assert listing.returncode == 0 and listing.stdout.count("trace_") == 4
+    trace_id = rows[0]["trace_id"]
+    shown = cli("traces", "show", trace_id, database_url=settings.database_url)
+    assert shown.returncode == 0
+    assert "agent Questioner" in shown.stdout and "handoff Questioner → Answerer" in shown.stdout
+    assert "█" in shown.stdout and "Judge" in shown.stdout
+    missing = cli("traces", "show", "trace_nope", database_url=settings.database_url)
+    assert missing.returncode == 1 and "no trace" in missing.stderr
+
+
+def test_play_ai_game_streams_and_scores(service):
+    base_url, _ = service
+    result = cli("play", "--rounds", "2", "--url", base_url, "--pipeline", "chat")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("═══ Round") == 2 and "── Questioner" in out and "── Judge" in out
+    assert "QUESTION (" in out and "VERDICT:" in out
+    assert "Game over: 0 of 2 rounds right" in out  # the scripted model always answers "42"
+
+
+def _arithmetic_answer(question: str) -> str:
+    expression = re.search(r"Calculate (.+?)\.?$", question).group(1)
+    assert re.fullmatch(r"[-+*/() 0-9]+", expression)
+    return str(int(eval(expression)))  # noqa: S307 - digits and operators only, checked above
+
+
+def test_play_human_game_takes_answers_from_the_keyboard(service):
+    base_url, _ = service
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service", "play", "--human", "--rounds", "3", "--url", base_url,
+         "--category", "arithmetic", "--difficulty", "easy"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+    )
+    transcript = []
+    answers_given = 0
+    buffer = ""
+    assert process.stdout is not None and process.stdin is not None
+    while True:
+        char = process.stdout.read(1)
+        if not char:
+            break
+        buffer += char
+        if buffer.endswith("Your answer: "):
+            question = re.findall(r"QUESTION \(arithmetic, easy\):\n  (.+)\n", buffer)[-1]
+            right = _arithmetic_answer(question)
+            answer = right if answers_given != 1 else f"not {right}"  # the second one is wrong
+            process.stdin.write(answer + "\n")
+            process.stdin.flush()
+            answers_given += 1
+    process.wait(timeout=60)
+    transcript.append(buffer)
+    assert process.returncode == 0, process.stderr.read()
+    assert answers_given == 3
+    verdicts = re.findall(r"VERDICT: (✓ right|✗ wrong)", buffer)
+    assert verdicts == ["✓ right", "✗ wrong", "✓ right"]
+    assert "Game over: 2 of 3 rounds right" in buffer
+    assert "ANSWER (player)" in buffer
+
+
+def test_cli_errors_are_clear(tmp_path):
+    result = cli("play", "--url", "http://127.0.0.1:9")
+    assert result.returncode == 2 and "no quizrelay service answers at http://127.0.0.1:9" in result.stderr
+    env_error = subprocess.run([sys.executable, "-m", "service", "serve"], capture_output=True, text=True,
+                               env={**os.environ, "QUIZRELAY_LLM_BASE_URL": "http://x:1/v1"}, timeout=60)
+    assert env_error.returncode == 2 and "QUIZRELAY_MODEL is required" in env_error.stderr
