@@ -27,6 +27,7 @@ from .pipelines.agents_sdk import AgentsPipeline, ModelFactory
 from .pipelines.base import PipelineSetup
 from .pipelines.chat_baseline import ChatPipeline
 from .questions.source import QuestionSource
+from .retry import RetryPolicy
 from .rounds.runner import RoundRunner
 from .rounds.tools import build_tools
 from .settings import Settings, get_settings
@@ -34,6 +35,7 @@ from .storage.db import Database
 from .storage.games import GameStore
 from .storage.rounds import RoundStore
 from .storage.traces import TraceStore
+from .tracing.otlp import build_otlp_processor
 from .tracing.store_processor import StoreTracingProcessor
 
 logger = logging.getLogger(__name__)
@@ -60,7 +62,8 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
             logger.warning("%d round(s) left running by a previous process marked failed", interrupted)
         trace_store = TraceStore(database)
         processor = StoreTracingProcessor(trace_store, secrets=settings.secrets())
-        set_trace_processors([processor])
+        otlp = build_otlp_processor(include_content=settings.trace_include_content, secrets=settings.secrets())
+        set_trace_processors([processor] if otlp is None else [processor, otlp.processor])
 
         model_process: EmbeddedModelProcess | None = None
         try:
@@ -77,6 +80,8 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
                 profile=settings.profile(),
                 default_model=settings.model_name,
                 include_content_in_traces=settings.trace_include_content,
+                retry=RetryPolicy(max_retries=settings.llm_max_retries, base_delay=settings.llm_retry_base_delay),
+                call_timeout=settings.llm_timeout,
             )
 
             def openai_model(role: str, spec: AgentSpec) -> OpenAIChatCompletionsModel:
@@ -119,6 +124,8 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
                 await model_process.stop()
             processor.force_flush()
             processor.shutdown()
+            if otlp is not None:
+                await asyncio.to_thread(otlp.shutdown, 5.0)
             database.close()
 
     app = FastAPI(

@@ -79,14 +79,14 @@ def failure_from_exception(exc: BaseException, *, role: str | None = None) -> Ro
     Both pipelines use this one mapping, so the same fault gets the same code in each.
     """
     # Imported here: the SDK is heavy and errors.py is imported by light modules too.
-    from agents.exceptions import MaxTurnsExceeded, ModelBehaviorError
+    from agents.exceptions import MaxTurnsExceeded, ModelBehaviorError, ModelTimeoutError
 
     where = f" while the {role} was running" if role else ""
     if isinstance(exc, RoundFailure):
         if exc.role is None:
             exc.role = role
         return exc
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, (openai.APITimeoutError, ModelTimeoutError)):
         return RoundFailure(MODEL_TIMEOUT, f"The model server did not answer in time{where}.", role=role)
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc.__context__

@@ -46,6 +46,7 @@ ANSWER = "answer"
 VERDICT = "verdict"
 HANDOFF = "handoff"
 USAGE = "usage"
+RETRY = "retry"
 
 
 def _now_ms() -> int:
@@ -178,6 +179,10 @@ class RoundEvents:
     def close_open(self) -> None:
         """End whatever is open (messages, tool calls, the step) before the run's last event."""
         self.step_finished()
+        self._close_messages_and_calls()
+
+    def close_items(self) -> None:
+        """End open messages and tool calls but not the step (a model call failed mid-way)."""
         self._close_messages_and_calls()
 
     def _close_messages_and_calls(self) -> None:

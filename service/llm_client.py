@@ -55,13 +55,14 @@ def _rewrite(request: httpx2.Request) -> httpx2.Request:
 
 
 def build_client(settings: Settings, base_url: str) -> AsyncOpenAI:
-    """The client for ``base_url`` with the settings' key, timeout and retry budget."""
+    """The client for ``base_url`` with the settings' key and read timeout."""
     transport = NullContentFixTransport() if settings.profile() == "llama-cpp" else None
     http_client = DefaultAsyncHttpxClient(transport=transport) if transport else None
+    timeout = httpx2.Timeout(connect=10.0, read=settings.llm_read_timeout, write=30.0, pool=30.0)
     return AsyncOpenAI(
         base_url=base_url,
         api_key=settings.api_key_value(),
-        timeout=settings.llm_timeout,
-        max_retries=settings.llm_max_retries,
+        timeout=timeout,
+        max_retries=0,  # retries are service/retry.py's job, visible as events and spans
         http_client=http_client,
     )

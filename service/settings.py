@@ -58,11 +58,18 @@ class Settings(BaseSettings):
     agents_config_dir: Path = Field(default_factory=_default_agents_config_dir)
     """Folder with the agent definitions, prompts and question categories."""
 
-    llm_timeout: float = Field(default=60.0, gt=0)
-    """Seconds allowed for one model call (connect, first byte and each read)."""
+    llm_timeout: float = Field(default=120.0, gt=0)
+    """Seconds allowed for one model call, its retries included."""
+
+    llm_read_timeout: float = Field(default=30.0, gt=0)
+    """Seconds a model server may stay silent (before the first token or mid-stream)."""
 
     llm_max_retries: int = Field(default=2, ge=0, le=10)
-    """Retries of a failed model request before its stream starts (429, 5xx, connection errors)."""
+    """Retries of a model call after a transient failure (connection, timeout, 408/409/429/5xx,
+    a stream cut or an error mid-stream), with exponential backoff or Retry-After."""
+
+    llm_retry_base_delay: float = Field(default=0.5, ge=0)
+    """Backoff before the first retry; it doubles for each further retry (at most 8 s)."""
 
     round_timeout: float = Field(default=300.0, gt=0)
     """Seconds a whole round may take before it is ended with ``RUN_ERROR`` ``round_timeout``

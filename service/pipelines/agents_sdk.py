@@ -12,6 +12,7 @@ that answers in text instead of handing off, a Judge that never submits a valid 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +35,7 @@ from agents.tool_context import ToolContext
 
 from .. import errors
 from ..agent_specs import AgentSpec
+from ..retry import RetryPolicy
 from ..rounds import prompts
 from ..tracing.annotations import mark_first_token_of_current_generation
 from ..rounds.context import RoundContext
@@ -64,9 +66,17 @@ class PolicyModel(Model):
     The choice is derived from the history the call receives, so a retried call gets the same one.
     """
 
-    def __init__(self, inner: Model, policy: ToolChoicePolicy) -> None:
+    def __init__(
+        self,
+        inner: Model,
+        policy: ToolChoicePolicy,
+        retry: RetryPolicy | None = None,
+        on_retry: Callable[[int, BaseException, float], None] | None = None,
+    ) -> None:
         self.inner = inner
         self.policy = policy
+        self.retry = retry or RetryPolicy(max_retries=0)
+        self.on_retry = on_retry
 
     def _settings(self, settings: ModelSettings, input: Any, tools: list, handoffs: list) -> ModelSettings:
         offered = [tool.name for tool in tools] + [item.tool_name for item in handoffs]
@@ -83,14 +93,26 @@ class PolicyModel(Model):
     async def stream_response(self, system_instructions, input, model_settings, tools, output_schema,
                               handoffs, tracing: ModelTracing, **kwargs: Any):  # noqa: ANN001, ANN201
         settings = self._settings(model_settings, input, tools, handoffs)
-        first_token_seen = False
-        async for event in self.inner.stream_response(
-            system_instructions, input, settings, tools, output_schema, handoffs, tracing, **kwargs
-        ):
-            if not first_token_seen and getattr(event, "type", "") in _TOKEN_EVENT_TYPES:
-                first_token_seen = True
-                mark_first_token_of_current_generation()  # the inner model's generation span
-            yield event
+        retries_done = 0
+        while True:
+            first_token_seen = False
+            try:
+                async for event in self.inner.stream_response(
+                    system_instructions, input, settings, tools, output_schema, handoffs, tracing, **kwargs
+                ):
+                    if not first_token_seen and getattr(event, "type", "") in _TOKEN_EVENT_TYPES:
+                        first_token_seen = True
+                        mark_first_token_of_current_generation()  # the inner model's generation span
+                    yield event
+                return
+            except Exception as exc:  # a transient failure restarts the call (same input)
+                if not self.retry.should_retry(exc, retries_done):
+                    raise
+                retries_done += 1
+                delay = self.retry.delay(retries_done, exc)
+                if self.on_retry is not None:
+                    self.on_retry(retries_done, exc, delay)
+                await asyncio.sleep(delay)
 
     async def close(self) -> None:
         await self.inner.close()
@@ -160,13 +182,18 @@ class AgentsPipeline:
             _function_tool(tool, bound_strings=self.setup.bound_strings)
             for tool in self.setup.role_tools(role, ctx)
         ]
-        model = extra.pop("model", None) or PolicyModel(self.model_factory(role, spec), ToolChoicePolicy(spec.tool_choice))
+        model = extra.pop("model", None) or PolicyModel(
+            self.model_factory(role, spec),
+            ToolChoicePolicy(spec.tool_choice),
+            retry=self.setup.retry,
+            on_retry=lambda number, exc, delay: self.setup.announce_retry(ctx, role, number, exc, delay),
+        )
         return Agent[RoundContext](
             name=role,
             handoff_description=spec.handoff_description,
             instructions=instructions,
             model=model,
-            model_settings=ModelSettings(**spec.model_settings, include_usage=True),
+            model_settings=ModelSettings(**spec.model_settings, include_usage=True, timeout=self.setup.call_timeout),
             tools=tools,
             reset_tool_choice=False,
             **extra,

@@ -7,11 +7,13 @@ runner maps the exception to a stable error code with :func:`service.errors.fail
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..agent_specs import AgentsConfig
+from ..events import RETRY
 from ..rounds.context import RoundContext
+from ..retry import RetryPolicy
 from ..rounds.tools import RoundTool
 
 
@@ -33,6 +35,10 @@ class PipelineSetup:
     """The server quirk profile (``openai``, ``ollama``, ``llama-cpp``, ``generic``)."""
     default_model: str
     include_content_in_traces: bool = True
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    """What happens when a model call fails transiently (both pipelines)."""
+    call_timeout: float = 120.0
+    """Seconds one model call may take, its retries included."""
 
     @property
     def bound_strings(self) -> bool:
@@ -47,3 +53,16 @@ class PipelineSetup:
             wanted = "pose_question" if ctx.question_source == "freeform" else "draw_question"
             names = [name for name in names if name == wanted]
         return [self.tools[name] for name in names]
+
+    def announce_retry(self, ctx: RoundContext, role: str, retry_number: int, exc: BaseException, delay: float) -> None:
+        """A model call failed transiently and will be retried: end its partial output, count
+        the failed request, and tell the stream."""
+        from ..errors import failure_from_exception
+
+        failure = failure_from_exception(exc, role=role)
+        ctx.events.close_items()
+        ctx.usage.record(role, None, None)
+        ctx.events.custom(RETRY, {
+            "role": role, "retry": retry_number, "max_retries": self.retry.max_retries,
+            "delay_ms": round(delay * 1000), "code": failure.code, "message": failure.message,
+        })

@@ -9,6 +9,7 @@ code moves the round from role to role, so no ``handoff`` events are emitted.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -187,23 +188,35 @@ class ChatPipeline:
             params["tool_choice"] = chat_tool_choice_param(choice)
         include = self.setup.include_content_in_traces
         model_config = {**spec.model_settings, "tool_choice": choice, "base_url": str(self.client.base_url)}
-        with generation_span(
-            model=model, input=list(messages) if include else None, model_config=model_config
-        ) as span:
-            try:
-                reply = await self._stream(params, ctx, key=f"{role}:{call_number}", span_id=span.span_id)
-            except BaseException as exc:
-                span.set_error(SpanError(message=f"{type(exc).__name__}: {exc}", data=None))
-                raise
-            if include:
-                span.span_data.output = [reply.as_message()]
-            span.span_data.usage = {
-                "requests": 1,
-                "input_tokens": reply.input_tokens or 0,
-                "output_tokens": reply.output_tokens or 0,
-            }
-        ctx.usage.record(role, reply.input_tokens, reply.output_tokens)
-        return reply
+        retry = self.setup.retry
+        retries_done = 0
+        async with asyncio.timeout(self.setup.call_timeout):  # one call, its retries included
+            while True:
+                key = f"{role}:{call_number}" + (f".{retries_done}" if retries_done else "")
+                with generation_span(
+                    model=model, input=list(messages) if include else None, model_config=model_config
+                ) as span:
+                    try:
+                        reply = await self._stream(params, ctx, key=key, span_id=span.span_id)
+                    except Exception as exc:
+                        span.set_error(SpanError(message=f"{type(exc).__name__}: {exc}", data=None))
+                        if not retry.should_retry(exc, retries_done):
+                            raise
+                        error = exc
+                    else:
+                        if include:
+                            span.span_data.output = [reply.as_message()]
+                        span.span_data.usage = {
+                            "requests": 1,
+                            "input_tokens": reply.input_tokens or 0,
+                            "output_tokens": reply.output_tokens or 0,
+                        }
+                        ctx.usage.record(role, reply.input_tokens, reply.output_tokens)
+                        return reply
+                retries_done += 1
+                delay = retry.delay(retries_done, error)
+                self.setup.announce_retry(ctx, role, retries_done, error, delay)
+                await asyncio.sleep(delay)
 
     async def _stream(self, params: dict[str, Any], ctx: RoundContext, *, key: str, span_id: str) -> _Reply:
         """One streamed call, forwarded delta by delta to the round's events."""

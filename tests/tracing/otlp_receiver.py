@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -81,6 +81,8 @@ def _flatten_strings(value: Any) -> list[str]:
 
 @dataclass(frozen=True)
 class ReceivedRequest:
+    """Every POST, answered or refused (404 off ``/v1/traces``): path, headers, spans kept."""
+
     path: str
     headers: dict[str, str]
     span_count: int
@@ -98,9 +100,10 @@ class OtlpReceiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 if self.path != TRACES_PATH:
+                    receiver._note(self.path, dict(self.headers.items()), 0)
                     self._reply(404, b"", "text/plain")
                     return
                 if self.headers.get("content-type") != "application/x-protobuf":
@@ -120,8 +123,8 @@ class OtlpReceiver:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
-                return None
+            def log_message(self, format: str, *args: Any) -> None:
+                return None  # quiet
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -130,8 +133,7 @@ class OtlpReceiver:
     @property
     def base_url(self) -> str:
         """For ``OTEL_EXPORTER_OTLP_ENDPOINT`` (the exporter appends ``/v1/traces``)."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def _keep(self, path: str, headers: dict[str, str], request: ExportTraceServiceRequest) -> None:
         spans: list[ReceivedSpan] = []
@@ -154,7 +156,11 @@ class OtlpReceiver:
                     ))
         with self._lock:
             self._spans.extend(spans)
-            self._requests.append(ReceivedRequest(path, {k.lower(): v for k, v in headers.items()}, len(spans)))
+        self._note(path, headers, len(spans))
+
+    def _note(self, path: str, headers: dict[str, str], span_count: int) -> None:
+        with self._lock:
+            self._requests.append(ReceivedRequest(path, {k.lower(): v for k, v in headers.items()}, span_count))
 
     @property
     def spans(self) -> list[ReceivedSpan]:
@@ -180,7 +186,7 @@ class OtlpReceiver:
                 poke()
             time.sleep(0.05)
 
-    def __enter__(self) -> OtlpReceiver:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
