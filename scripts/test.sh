@@ -4,4 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
+# The browser tests drive Debian's Chromium headless (no browser is downloaded by a test tool).
+if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+    elif command -v sudo >/dev/null; then
+        sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null
+    else
+        echo "the browser tests need Chromium: apt-get install chromium (as root)" >&2
+    fi
+fi
 exec .venv/bin/python -m pytest "$@"

@@ -37,6 +37,7 @@ from .storage.rounds import RoundStore
 from .storage.traces import TraceStore
 from .tracing.otlp import build_otlp_processor
 from .tracing.store_processor import StoreTracingProcessor
+from .web.pages import include_web
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +113,10 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
                 model_server="embedded" if model_process else "remote",
             )
             retention = asyncio.create_task(_enforce_retention(settings, trace_store), name="trace retention")
+            warm_up = asyncio.create_task(asyncio.to_thread(questions.warm_up), name="question warm-up")
             yield
             retention.cancel()
+            warm_up.cancel()
             for comparison in list(comparisons_runner.live.values()):
                 if comparison.task is not None:
                     comparison.task.cancel()
@@ -139,6 +142,7 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
     app.include_router(traces.router)
     app.include_router(games.router)
     app.include_router(comparisons.router)
+    include_web(app)
     return app
 
 

@@ -231,7 +231,7 @@ class AgentsPipeline:
         try:
             async for event in result.stream_events():
                 translator.handle(event)
-        except BaseException as exc:
+        except Exception as exc:  # cancellation (round limit, shutdown) passes through
             raise errors.failure_from_exception(exc, role=translator.current_agent) from exc
         self._check_outcome(ctx, result.last_agent.name)
 

@@ -111,7 +111,7 @@ class ChatPipeline:
                 choice = policy.choose([tool.name for tool in tools], done)
                 try:
                     reply = await self._call_model(role, spec, messages, tools, choice, ctx, call_number)
-                except BaseException as exc:
+                except Exception as exc:  # cancellation passes through
                     raise errors.failure_from_exception(exc, role=role) from exc
                 messages.append(reply.as_message())
                 if reply.text:
@@ -186,37 +186,50 @@ class ChatPipeline:
                 for tool in tools
             ]
             params["tool_choice"] = chat_tool_choice_param(choice)
-        include = self.setup.include_content_in_traces
         model_config = {**spec.model_settings, "tool_choice": choice, "base_url": str(self.client.base_url)}
+        try:
+            async with asyncio.timeout(self.setup.call_timeout):  # one call, its retries included
+                return await self._call_with_retries(role, model, model_config, params, messages, ctx, call_number)
+        except TimeoutError:
+            raise errors.RoundFailure(
+                errors.MODEL_TIMEOUT,
+                f"The {role}'s model call took longer than {self.setup.call_timeout:.0f} s (QUIZRELAY_LLM_TIMEOUT).",
+                role=role,
+            ) from None
+
+    async def _call_with_retries(self, role: str, model: str, model_config: dict[str, Any], params: dict[str, Any],
+                                 messages: list[dict[str, Any]], ctx: RoundContext, call_number: int) -> _Reply:
+        """Attempts of one model call, each in its own generation span; transient failures are
+        retried per ``setup.retry`` after closing the attempt's partial output."""
+        include = self.setup.include_content_in_traces
         retry = self.setup.retry
         retries_done = 0
-        async with asyncio.timeout(self.setup.call_timeout):  # one call, its retries included
-            while True:
-                key = f"{role}:{call_number}" + (f".{retries_done}" if retries_done else "")
-                with generation_span(
-                    model=model, input=list(messages) if include else None, model_config=model_config
-                ) as span:
-                    try:
-                        reply = await self._stream(params, ctx, key=key, span_id=span.span_id)
-                    except Exception as exc:
-                        span.set_error(SpanError(message=f"{type(exc).__name__}: {exc}", data=None))
-                        if not retry.should_retry(exc, retries_done):
-                            raise
-                        error = exc
-                    else:
-                        if include:
-                            span.span_data.output = [reply.as_message()]
-                        span.span_data.usage = {
-                            "requests": 1,
-                            "input_tokens": reply.input_tokens or 0,
-                            "output_tokens": reply.output_tokens or 0,
-                        }
-                        ctx.usage.record(role, reply.input_tokens, reply.output_tokens)
-                        return reply
-                retries_done += 1
-                delay = retry.delay(retries_done, error)
-                self.setup.announce_retry(ctx, role, retries_done, error, delay)
-                await asyncio.sleep(delay)
+        while True:
+            key = f"{role}:{call_number}" + (f".{retries_done}" if retries_done else "")
+            with generation_span(
+                model=model, input=list(messages) if include else None, model_config=model_config
+            ) as span:
+                try:
+                    reply = await self._stream(params, ctx, key=key, span_id=span.span_id)
+                except Exception as exc:
+                    span.set_error(SpanError(message=f"{type(exc).__name__}: {exc}", data=None))
+                    if not retry.should_retry(exc, retries_done):
+                        raise
+                    error = exc
+                else:
+                    if include:
+                        span.span_data.output = [reply.as_message()]
+                    span.span_data.usage = {
+                        "requests": 1,
+                        "input_tokens": reply.input_tokens or 0,
+                        "output_tokens": reply.output_tokens or 0,
+                    }
+                    ctx.usage.record(role, reply.input_tokens, reply.output_tokens)
+                    return reply
+            retries_done += 1
+            delay = retry.delay(retries_done, error)
+            self.setup.announce_retry(ctx, role, retries_done, error, delay)
+            await asyncio.sleep(delay)
 
     async def _stream(self, params: dict[str, Any], ctx: RoundContext, *, key: str, span_id: str) -> _Reply:
         """One streamed call, forwarded delta by delta to the round's events."""

@@ -57,6 +57,13 @@ class QuestionSource:
             for name, category in self._spec.categories.items()
         ]
 
+    def warm_up(self) -> None:
+        """Generate one question per category so first-use costs (word lists, corpora) are
+        paid at start-up, not inside a round."""
+        for name, category in self._spec.categories.items():
+            if category.dataset:
+                self.draw(name, self.default_difficulty, 0)
+
     def has_category(self, name: str) -> bool:
         return name in self._spec.categories
 

@@ -167,6 +167,15 @@ class RoundRunner:
         live.task = asyncio.create_task(self._play(live), name=f"round {round_id}")
         return live
 
+    async def _draw_question_ahead(self, ctx: RoundContext) -> None:
+        """Generate a bank question in a worker thread before the pipeline starts: generators can
+        take a second on first use, which must neither block the event loop nor be billed to
+        whichever pipeline happens to ask first. ``draw_question`` then hands it over."""
+        if ctx.question_source != "dataset" or ctx.question_provider is None:
+            return
+        drawn = await asyncio.to_thread(ctx.question_provider)
+        ctx.question_provider = lambda: drawn
+
     def _question_provider(self, plan: RoundPlan) -> Any:
         if plan.supplied is not None:
             supplied = plan.supplied
@@ -192,6 +201,7 @@ class RoundRunner:
         try:
             async with asyncio.timeout(self.round_timeout) as deadline:
                 live.deadline = deadline
+                await self._draw_question_ahead(ctx)
                 with trace("quiz round", trace_id=live.trace_id, group_id=ctx.game_id, metadata=metadata):
                     await self.pipelines[ctx.pipeline].run(ctx)
         except asyncio.CancelledError as exc:
