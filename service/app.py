@@ -15,10 +15,13 @@ from contextlib import asynccontextmanager
 
 from agents import set_trace_processors
 from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from .agent_specs import AgentSpec, load_agents_config
 from .api import comparisons, games, meta, rounds, traces
+from .api.access import RateLimiter, current_player
+from .api.limits import BodySizeLimit
 from .api.deps import ServiceState
 from .comparisons import ComparisonRunner
 from .embedded.process import EmbeddedModelProcess
@@ -102,6 +105,8 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
                 answer_timeout=settings.answer_timeout,
                 secrets=settings.secrets(),
                 on_outcome=lambda trace_id, error, role: processor.record_outcome(trace_id, error=error, role=role),
+                on_disconnect=settings.on_disconnect,
+                disconnect_grace=settings.disconnect_grace,
             )
             comparisons_runner = ComparisonRunner(
                 runner=runner, rounds=round_store, games=game_store, traces=trace_store,
@@ -110,6 +115,7 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
             app.state.service = ServiceState(
                 settings=settings, setup=setup, questions=questions, rounds=round_store, games=game_store,
                 traces=trace_store, runner=runner, tracing=processor, comparisons=comparisons_runner,
+                limiter=RateLimiter(settings.rate_limit_rounds_per_minute),
                 model_server="embedded" if model_process else "remote",
             )
             retention = asyncio.create_task(_enforce_retention(settings, trace_store), name="trace retention")
@@ -137,12 +143,21 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
         summary="Multi-agent quiz rounds, streamed, traced and compared.",
         lifespan=lifespan,
     )
+    authenticated = [Depends(current_player)]  # every /api route, when tokens are configured
     app.include_router(meta.router)
-    app.include_router(rounds.router)
-    app.include_router(traces.router)
-    app.include_router(games.router)
-    app.include_router(comparisons.router)
+    app.include_router(rounds.router, dependencies=authenticated)
+    app.include_router(traces.router, dependencies=authenticated)
+    app.include_router(games.router, dependencies=authenticated)
+    app.include_router(comparisons.router, dependencies=authenticated)
     include_web(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origin_list():
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list(),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+        )
     return app
 
 

@@ -40,6 +40,7 @@ class ComparisonRequestData:
     categories: list[str] | None = None
     difficulty: str | None = None
     seed: int | None = None
+    owner: str | None = None
 
 
 @dataclass
@@ -48,6 +49,7 @@ class LiveComparison:
     log: RoundEventLog
     task: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    owner: str | None = None
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -87,8 +89,8 @@ class ComparisonRunner:
         seed = request.seed if request.seed is not None else int(asyncio.get_running_loop().time() * 1000) % 2**31
         settings = {"rounds": request.rounds, "categories": request.categories,
                     "difficulty": request.difficulty, "seed": seed, "pipelines": list(PIPELINE_ORDER)}
-        await asyncio.to_thread(self.games.create_comparison, comparison_id, settings)
-        live = LiveComparison(id=comparison_id, log=RoundEventLog())
+        await asyncio.to_thread(self.games.create_comparison, comparison_id, settings, request.owner)
+        live = LiveComparison(id=comparison_id, log=RoundEventLog(), owner=request.owner)
         self.live[comparison_id] = live
         live.task = asyncio.create_task(self._run(live, settings), name=f"comparison {comparison_id}")
         return live
@@ -107,7 +109,7 @@ class ComparisonRunner:
                 category = categories[index % len(categories)] if categories else None
                 for pipeline in PIPELINE_ORDER:
                     plan = self.runner.plan(pipeline=pipeline, category=category, difficulty=settings["difficulty"],
-                                            seed=seed, game_id=f"{live.id}_{pipeline}")
+                                            seed=seed, game_id=f"{live.id}_{pipeline}", owner=live.owner)
                     round_live = await self.runner.start(plan)
                     await round_live.done.wait()
                     ctx = round_live.ctx

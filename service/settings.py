@@ -86,6 +86,28 @@ class Settings(BaseSettings):
     trace_retention_days: float | None = Field(default=None, gt=0)
     """Remove traces older than this many days. Rounds are never removed with their traces."""
 
+    api_tokens: SecretStr | None = None
+    """``name:token`` pairs, comma-separated. When set, every ``/api`` route needs
+    ``Authorization: Bearer <token>`` and each player sees only their own games, rounds,
+    traces and comparisons."""
+
+    cors_origins: str = ""
+    """Comma-separated origins allowed to call the API from a browser (``*`` for any)."""
+
+    rate_limit_rounds_per_minute: int = Field(default=120, ge=0)
+    """Rounds (and comparisons) one client may start per minute; 0 switches the limit off."""
+
+    max_body_bytes: int = Field(default=65_536, ge=1024)
+    """Largest request body accepted (413 above it)."""
+
+    on_disconnect: Literal["finish", "cancel"] = "finish"
+    """What a round does when its last client disconnects: play on and be stored, or be
+    cancelled after ``disconnect_grace`` seconds without a client (a reconnect in time saves it)."""
+    disconnect_grace: float = Field(default=10.0, ge=0)
+
+    sse_heartbeat: float = Field(default=15.0, gt=0)
+    """Seconds of silence after which a stream gets a ``: ping`` comment (keeps proxies open)."""
+
     embedded_host: str = "127.0.0.1"
     embedded_port: int = Field(default=0, ge=0, le=65535)
     """Port of the embedded model server; 0 picks a free port."""
@@ -114,6 +136,20 @@ class Settings(BaseSettings):
                 "(for example QUIZRELAY_MODEL=gpt-4.1-mini or QUIZRELAY_MODEL=gpt-oss:20b)"
             )
         return self
+
+    @field_validator("api_tokens")
+    @classmethod
+    def _tokens_well_formed(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        for entry in value.get_secret_value().split(","):
+            name, sep, token = entry.strip().partition(":")
+            if not sep or not name.strip() or len(token.strip()) < 8:
+                raise ValueError(
+                    "QUIZRELAY_API_TOKENS must be name:token pairs separated by commas, each token "
+                    "at least 8 characters (for example alice:3f9c2a71e0,bob:77ab91c4d2)"
+                )
+        return value
 
     @property
     def uses_embedded_model(self) -> bool:
@@ -145,10 +181,22 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Values that must never appear in logs, spans, errors or responses."""
-        if self.llm_api_key is None:
-            return []
-        value = self.llm_api_key.get_secret_value()
-        return [value] if len(value) >= 4 else []
+        values = [] if self.llm_api_key is None else [self.llm_api_key.get_secret_value()]
+        values += list(self.players_by_token())
+        return [value for value in values if len(value) >= 4]
+
+    def players_by_token(self) -> dict[str, str]:
+        """``QUIZRELAY_API_TOKENS`` as {token: player name}."""
+        if self.api_tokens is None:
+            return {}
+        players = {}
+        for entry in self.api_tokens.get_secret_value().split(","):
+            name, _, token = entry.strip().partition(":")
+            players[token.strip()] = name.strip()
+        return players
+
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
 
 @lru_cache(maxsize=1)

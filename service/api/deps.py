@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
@@ -16,6 +16,9 @@ from ..storage.games import GameStore
 from ..storage.rounds import RoundStore
 from ..storage.traces import TraceStore
 from ..tracing.store_processor import StoreTracingProcessor
+
+if TYPE_CHECKING:
+    from .access import RateLimiter
 
 
 @dataclass
@@ -31,6 +34,7 @@ class ServiceState:
     runner: RoundRunner
     tracing: StoreTracingProcessor
     comparisons: ComparisonRunner
+    limiter: "RateLimiter"
     model_server: str
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from .. import games
 from ..rounds.runner import new_id
+from .access import PlayerDep, visible
 from .deps import StateDep
 from .schemas import GameRequest
 
@@ -16,7 +17,7 @@ router = APIRouter(tags=["games"])
 
 
 @router.post("/api/games", status_code=201)
-async def create_game(body: GameRequest, state: StateDep) -> dict[str, Any]:
+async def create_game(body: GameRequest, state: StateDep, player: PlayerDep) -> dict[str, Any]:
     """A game of ``rounds`` rounds; play them with ``POST /api/rounds {"game_id": ...}``
     (pipeline, mode, categories and difficulty default to the game's)."""
     unknown = [c for c in body.categories or [] if not state.questions.has_category(c)]
@@ -26,25 +27,27 @@ async def create_game(body: GameRequest, state: StateDep) -> dict[str, Any]:
                                           "msg": f"unknown categories {unknown}; known: {names}"}])
     settings = {"categories": body.categories, "difficulty": body.difficulty, "rounds": body.rounds}
     row = await asyncio.to_thread(
-        state.games.create_game, new_id("game"), name=body.name, pipeline=body.pipeline, mode=body.mode, settings=settings
+        state.games.create_game, new_id("game"), name=body.name, pipeline=body.pipeline, mode=body.mode,
+        settings=settings, owner=player,
     )
     return games.game_out(row, [], with_rounds=True)
 
 
 @router.get("/api/games")
-def list_games(state: StateDep, limit: int = Query(default=50, ge=1, le=200), offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
-    """Games, newest first, each with its score."""
-    rows, total = state.games.list_games(limit=limit, offset=offset)
+def list_games(state: StateDep, player: PlayerDep, limit: int = Query(default=50, ge=1, le=200),
+               offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
+    """Games, newest first, each with its score (a player's own, when the API has tokens)."""
+    rows, total = state.games.list_games(limit=limit, offset=offset, owner=player)
     rounds = state.games.all_rounds_of_games([row.id for row in rows])
     return {"items": [games.game_out(row, rounds[row.id], with_rounds=False) for row in rows],
             "total": total, "limit": limit, "offset": offset}
 
 
 @router.get("/api/games/{game_id}")
-def get_game(game_id: str, state: StateDep) -> dict[str, Any]:
+def get_game(game_id: str, state: StateDep, player: PlayerDep) -> dict[str, Any]:
     """The game, its score and its rounds (with links to their traces)."""
     row = state.games.get_game(game_id)
-    if row is None:
+    if row is None or not visible(row.owner, player):
         raise HTTPException(404, detail=f"no game with id {game_id!r}")
     return games.game_out(row, state.games.rounds_of(game_id), with_rounds=True)
 

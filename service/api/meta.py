@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from ..agent_specs import DIFFICULTIES
+from .access import current_player
 from .deps import StateDep
 from .schemas import CategoryOut, HealthOut
 
@@ -23,7 +24,7 @@ def healthz(state: StateDep) -> HealthOut:
     )
 
 
-@router.get("/api/categories", response_model=list[CategoryOut], tags=["rounds"])
+@router.get("/api/categories", response_model=list[CategoryOut], tags=["rounds"], dependencies=[Depends(current_player)])
 def categories(state: StateDep) -> list[CategoryOut]:
     """What can be asked. `verified` categories have generated reference answers; `freeform`
     lets the Questioner write its own question (best with a capable model)."""

@@ -14,7 +14,8 @@ from ..rounds.player import AnswerRejected
 from ..rounds.runner import InvalidRoundRequest, LiveRound
 from ..sse import event_stream_response
 from ..storage.tables import RoundRow
-from .deps import StateDep
+from .access import PlayerDep, StartLimit, visible
+from .deps import ServiceState, StateDep
 from .schemas import AnswerRequest, RoundError, RoundOut, RoundRequest
 
 router = APIRouter(prefix="/api/rounds", tags=["rounds"])
@@ -27,12 +28,14 @@ def unprocessable(field: str, message: str) -> HTTPException:
     return HTTPException(422, detail=[{"loc": ["body", field], "msg": message, "type": "value_error"}])
 
 
-@router.post("", response_class=StreamingResponse, responses=SSE_RESPONSE)
-async def start_round(body: RoundRequest, state: StateDep) -> StreamingResponse:
+@router.post("", response_class=StreamingResponse, responses=SSE_RESPONSE, dependencies=[StartLimit])
+async def start_round(body: RoundRequest, state: StateDep, player: PlayerDep) -> StreamingResponse:
     """Play a round and stream it as Server-Sent Events (AG-UI events, each with an ``id:``)."""
     request = body.model_dump()
     if body.game_id is not None:
         game = await asyncio.to_thread(state.games.get_game, body.game_id)
+        if game is not None and not visible(game.owner, player):
+            raise HTTPException(404, detail=f"no game with id {body.game_id!r}")
         if game is not None:
             played = await asyncio.to_thread(state.games.count_rounds, body.game_id)
             try:
@@ -48,17 +51,18 @@ async def start_round(body: RoundRequest, state: StateDep) -> StreamingResponse:
         raise unprocessable("pipeline", "Field required (or give the game_id of a game that sets it)")
     request["mode"] = request["mode"] or "ai"
     try:
-        plan = state.runner.plan(**request)
+        plan = state.runner.plan(**request, owner=player)
     except InvalidRoundRequest as exc:
         raise unprocessable(exc.field, exc.message) from exc
     live = await state.runner.start(plan)
-    return event_stream_response(live.log.subscribe(0, until_run_end=True))
+    return _stream(state, live, 0)
 
 
 @router.post("/{round_id}/answer", response_class=StreamingResponse, responses={
     **SSE_RESPONSE, 404: {"description": "no such round"}, 409: {"description": "the round takes no answer now"}})
-async def answer_round(round_id: str, body: AnswerRequest, state: StateDep) -> StreamingResponse:
+async def answer_round(round_id: str, body: AnswerRequest, state: StateDep, player: PlayerDep) -> StreamingResponse:
     """Answer a human round: streams the Judge's part as the round's second run."""
+    await _check_visible(state, round_id, player)
     try:
         if round_id in state.runner.live:  # on the event loop: it wakes the waiting round
             live, after = state.runner.submit_answer(round_id, body.answer)
@@ -68,7 +72,24 @@ async def answer_round(round_id: str, body: AnswerRequest, state: StateDep) -> S
         raise _not_found(round_id) from None
     except AnswerRejected as exc:
         raise HTTPException(409, detail=exc.reason) from exc
-    return event_stream_response(live.log.subscribe(after, until_run_end=True))
+    return _stream(state, live, after)
+
+
+def _stream(state: ServiceState, live: LiveRound, after: int, *, until_run_end: bool = True) -> StreamingResponse:
+    """A round's events as SSE; while the client listens the round counts it (see
+    ``RoundRunner.watch`` for what happens when the last one leaves)."""
+    records = state.runner.watch(live, live.log.subscribe(after, until_run_end=until_run_end))
+    return event_stream_response(records, heartbeat=state.settings.sse_heartbeat)
+
+
+async def _check_visible(state: ServiceState, round_id: str, player: str | None) -> None:
+    if player is None:
+        return
+    live = state.runner.live.get(round_id)
+    owner = live.owner if live is not None else getattr(
+        await asyncio.to_thread(state.rounds.get_round, round_id), "owner", None)
+    if owner != player:
+        raise _not_found(round_id)
 
 
 def _not_found(round_id: str) -> HTTPException:
@@ -76,11 +97,11 @@ def _not_found(round_id: str) -> HTTPException:
 
 
 @router.get("/{round_id}", response_model=RoundOut)
-def get_round(round_id: str, state: StateDep) -> RoundOut:
+def get_round(round_id: str, state: StateDep, player: PlayerDep) -> RoundOut:
     """The round as stored, or as it stands now if it is still being played."""
     live = state.runner.live.get(round_id)
     row = state.rounds.get_round(round_id)
-    if row is None:
+    if row is None or not visible(row.owner, player):
         raise _not_found(round_id)
     if live is not None:
         return _live_round_out(row, live)
@@ -91,6 +112,7 @@ def get_round(round_id: str, state: StateDep) -> RoundOut:
 async def round_events(
     round_id: str,
     state: StateDep,
+    player: PlayerDep,
     after: int = Query(default=0, ge=0, description="Send events with an id above this one."),
     last_event_id: str | None = Header(default=None, alias="Last-Event-ID"),
 ) -> StreamingResponse:
@@ -101,14 +123,15 @@ async def round_events(
         if not last_event_id.strip().isdigit():
             raise HTTPException(422, detail="Last-Event-ID must be the numeric id of an event")
         after = int(last_event_id)
+    await _check_visible(state, round_id, player)
     live = state.runner.live.get(round_id)
     if live is not None:
-        return event_stream_response(live.log.subscribe(after))
+        return _stream(state, live, after, until_run_end=False)
     row = await asyncio.to_thread(state.rounds.get_round, round_id)
     if row is None:
         raise _not_found(round_id)
     records = await asyncio.to_thread(state.rounds.events_after, round_id, after)
-    return event_stream_response(_replay(records))
+    return event_stream_response(_replay(records), heartbeat=state.settings.sse_heartbeat)
 
 
 async def _replay(records: list[tuple[int, dict[str, Any]]]) -> AsyncIterator[tuple[int, dict[str, Any]]]:

@@ -9,15 +9,16 @@ from fastapi import APIRouter, HTTPException, Query
 
 from ..storage.traces import TraceFilter
 from ..tracing.views import TraceView, build_view, compare_views, trace_summary
+from .access import PlayerDep, visible
 from .deps import ServiceState, StateDep
 
 router = APIRouter(prefix="/api/traces", tags=["traces"])
 
 
-def load_view(state: ServiceState, trace_id: str) -> TraceView:
+def load_view(state: ServiceState, trace_id: str, player: str | None = None) -> TraceView:
     state.tracing.flush()
     row = state.traces.get_trace(trace_id)
-    if row is None:
+    if row is None or not visible(row.owner, player):
         raise HTTPException(404, detail=f"no trace with id {trace_id!r} (it may have been removed by retention)")
     return build_view(row, state.traces.spans(trace_id), state.setup.config.prices)
 
@@ -25,6 +26,7 @@ def load_view(state: ServiceState, trace_id: str) -> TraceView:
 @router.get("")
 def list_traces(
     state: StateDep,
+    player: PlayerDep,
     pipeline: Literal["agents", "chat"] | None = None,
     game_id: str | None = Query(default=None, max_length=64),
     status: Literal["running", "ok", "error"] | None = None,
@@ -35,7 +37,7 @@ def list_traces(
 ) -> dict[str, Any]:
     """Traces, newest first, each with its totals (duration, model calls, tokens, cost)."""
     state.tracing.flush()
-    where = TraceFilter(pipeline=pipeline, game_id=game_id, status=status, since=since, until=until)
+    where = TraceFilter(pipeline=pipeline, game_id=game_id, status=status, since=since, until=until, owner=player)
     rows, total = state.traces.list_traces(where, limit=limit, offset=offset)
     spans = state.traces.spans_of([row.id for row in rows])
     prices = state.setup.config.prices
@@ -50,18 +52,19 @@ def list_traces(
 @router.get("/compare")
 def compare_traces(
     state: StateDep,
+    player: PlayerDep,
     a: str = Query(description="trace id of the left side (e.g. an agents round)"),
     b: str = Query(description="trace id of the right side (e.g. a chat round)"),
 ) -> dict[str, Any]:
     """Two traces aligned by role (Questioner, Answerer, Judge) with b − a differences."""
-    left, right = load_view(state, a), load_view(state, b)
+    left, right = load_view(state, a, player), load_view(state, b, player)
     result = compare_views(left, right)
     result["spans"] = {"a": left.as_dict()["spans"], "b": right.as_dict()["spans"]}
     return result
 
 
 @router.get("/{trace_id}")
-def get_trace(trace_id: str, state: StateDep, content: bool = Query(default=True, description="include span inputs/outputs")) -> dict[str, Any]:
+def get_trace(trace_id: str, state: StateDep, player: PlayerDep, content: bool = Query(default=True, description="include span inputs/outputs")) -> dict[str, Any]:
     """The trace, its spans in tree order on one time axis (``start_ms``, ``duration_ms``,
     ``depth``), and tokens, calls and cost rolled up per role and in total."""
-    return load_view(state, trace_id).as_dict(include_data=content)
+    return load_view(state, trace_id, player).as_dict(include_data=content)

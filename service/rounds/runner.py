@@ -13,7 +13,7 @@ import logging
 import random
 import secrets as token_source
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ from ..pipelines.base import Pipeline
 from ..questions.source import QuestionSource, supplied_question
 from ..storage.rounds import NewRound, RoundStore, utcnow
 from .context import RoundContext
-from .live import RoundEventLog
+from .live import EventRecord, RoundEventLog
 from .models import Question, RoundTimings
 from .player import AnswerRejected, PlayerSeat
 
@@ -54,6 +54,8 @@ class RoundPlan:
     supplied: Question | None = None
     mode: str = "ai"
     """``ai`` (the Answerer is a model) or ``human`` (a player answers)."""
+    owner: str | None = None
+    """The player who started it (API token name), when the API has tokens."""
 
 
 @dataclass
@@ -67,6 +69,10 @@ class LiveRound:
     done: asyncio.Event = field(default_factory=asyncio.Event)
     status: str = "running"
     failure: errors.RoundFailure | None = None
+    owner: str | None = None
+    watchers: int = 0
+    """Clients streaming this round right now."""
+    cancel_reason: str | None = None
     deadline: asyncio.Timeout | None = None
 
 
@@ -86,6 +92,8 @@ class RoundRunner:
         answer_timeout: float = 600.0,
         secrets: Iterable[str] = (),
         on_outcome: Callable[[str, dict[str, Any] | None, str | None], None] | None = None,
+        on_disconnect: str = "finish",
+        disconnect_grace: float = 10.0,
     ) -> None:
         self.pipelines = pipelines
         self.questions = questions
@@ -95,6 +103,8 @@ class RoundRunner:
         self.answer_timeout = answer_timeout
         self.secrets = list(secrets)
         self.on_outcome = on_outcome
+        self.on_disconnect = on_disconnect
+        self.disconnect_grace = disconnect_grace
         """Told each round's outcome (trace id, error, failing role): the trace store marks it."""
         self.live: dict[str, LiveRound] = {}
 
@@ -110,6 +120,7 @@ class RoundRunner:
         reference_answer: str | None = None,
         game_id: str | None = None,
         mode: str = "ai",
+        owner: str | None = None,
     ) -> RoundPlan:
         if mode not in ("ai", "human"):
             raise InvalidRoundRequest("mode", f"unknown mode {mode!r}; use 'ai' or 'human'")
@@ -122,13 +133,13 @@ class RoundRunner:
         game_id = game_id or new_id("game")
         if question is not None and reference_answer is not None:
             supplied = supplied_question(question, reference_answer, category=category, difficulty=difficulty)
-            return RoundPlan(pipeline, game_id, supplied.category, difficulty, seed, "supplied", supplied, mode)
+            return RoundPlan(pipeline, game_id, supplied.category, difficulty, seed, "supplied", supplied, mode, owner)
         if seed is None:
             seed = random.randrange(2**31)
         if category is None:
             category = self.questions.pick_category(seed)
         source = "freeform" if self.questions.is_freeform(category) else "dataset"
-        return RoundPlan(pipeline, game_id, category, difficulty, seed, source, mode=mode)
+        return RoundPlan(pipeline, game_id, category, difficulty, seed, source, mode=mode, owner=owner)
 
     # Running ------------------------------------------------------------------------------
     async def start(self, plan: RoundPlan) -> LiveRound:
@@ -152,10 +163,10 @@ class RoundRunner:
             NewRound(
                 id=round_id, game_id=plan.game_id, pipeline=plan.pipeline, mode=plan.mode,
                 model=self.model_name, category=plan.category, difficulty=plan.difficulty,
-                seed=plan.seed, question_source=plan.question_source, trace_id=trace_id,
+                seed=plan.seed, question_source=plan.question_source, trace_id=trace_id, owner=plan.owner,
             ),
         )
-        live = LiveRound(ctx=ctx, log=log, trace_id=trace_id)
+        live = LiveRound(ctx=ctx, log=log, trace_id=trace_id, owner=plan.owner)
         if plan.mode == "human":
             ctx.answered_by = "player"
             ctx.player = PlayerSeat(
@@ -175,6 +186,27 @@ class RoundRunner:
             return
         drawn = await asyncio.to_thread(ctx.question_provider)
         ctx.question_provider = lambda: drawn
+
+    async def watch(self, live: LiveRound, records: AsyncIterator[EventRecord]) -> AsyncIterator[EventRecord]:
+        """Pass a client's stream through, counting the clients of the round. With
+        ``on_disconnect="cancel"``, a running round nobody watches for ``disconnect_grace``
+        seconds is cancelled (and stored as failed); with ``"finish"`` it plays on."""
+        live.watchers += 1
+        try:
+            async for record in records:
+                yield record
+        finally:
+            live.watchers -= 1
+            if live.watchers == 0 and self.on_disconnect == "cancel" and live.status == "running":
+                asyncio.get_running_loop().call_later(self.disconnect_grace, self._cancel_if_unwatched, live)
+
+    def _cancel_if_unwatched(self, live: LiveRound) -> None:
+        if live.watchers == 0 and live.status == "running" and live.task is not None and not live.task.done():
+            live.cancel_reason = (
+                f"No client was connected for {self.disconnect_grace:.0f} s, so the round was cancelled "
+                "(QUIZRELAY_ON_DISCONNECT=cancel)."
+            )
+            live.task.cancel()
 
     def _question_provider(self, plan: RoundPlan) -> Any:
         if plan.supplied is not None:
@@ -198,6 +230,8 @@ class RoundRunner:
         })
         metadata = {"round_id": ctx.round_id, "pipeline": ctx.pipeline, "model": ctx.model,
                     "category": ctx.category, "difficulty": ctx.difficulty}
+        if live.owner is not None:
+            metadata["owner"] = live.owner
         try:
             async with asyncio.timeout(self.round_timeout) as deadline:
                 live.deadline = deadline
@@ -207,6 +241,8 @@ class RoundRunner:
         except asyncio.CancelledError as exc:
             cancelled = True
             failure = errors.failure_from_exception(exc, role=events.current_step)
+            if live.cancel_reason:
+                failure.message = live.cancel_reason
         except TimeoutError:
             failure = errors.RoundFailure(
                 errors.ROUND_TIMEOUT,

@@ -15,8 +15,10 @@ class GameStore:
     def __init__(self, database: Database) -> None:
         self.db = database
 
-    def create_game(self, game_id: str, *, name: str | None, pipeline: str, mode: str, settings: dict[str, Any]) -> GameRow:
-        row = GameRow(id=game_id, name=name, pipeline=pipeline, mode=mode, settings=settings, created_at=utcnow())
+    def create_game(self, game_id: str, *, name: str | None, pipeline: str, mode: str, settings: dict[str, Any],
+                    owner: str | None = None) -> GameRow:
+        row = GameRow(id=game_id, name=name, pipeline=pipeline, mode=mode, settings=settings, owner=owner,
+                      created_at=utcnow())
         with self.db.transaction() as session:
             session.add(row)
         return row
@@ -35,10 +37,12 @@ class GameStore:
         with self.db.reading() as session:
             return int(session.scalar(select(func.count()).select_from(RoundRow).where(RoundRow.game_id == game_id)) or 0)
 
-    def list_games(self, *, limit: int, offset: int) -> tuple[list[GameRow], int]:
+    def list_games(self, *, limit: int, offset: int, owner: str | None = None) -> tuple[list[GameRow], int]:
+        conditions = [GameRow.owner == owner] if owner is not None else []
         with self.db.reading() as session:
-            total = int(session.scalar(select(func.count()).select_from(GameRow)) or 0)
-            rows = session.scalars(select(GameRow).order_by(GameRow.created_at.desc(), GameRow.id.desc()).limit(limit).offset(offset))
+            total = int(session.scalar(select(func.count()).select_from(GameRow).where(*conditions)) or 0)
+            rows = session.scalars(select(GameRow).where(*conditions)
+                                   .order_by(GameRow.created_at.desc(), GameRow.id.desc()).limit(limit).offset(offset))
             return list(rows), total
 
     def all_rounds_of_games(self, game_ids: list[str]) -> dict[str, list[RoundRow]]:
@@ -56,9 +60,10 @@ class GameStore:
             return list(session.scalars(select(RoundRow).where(RoundRow.status.in_(("completed", "failed")))))
 
     # Comparisons ----------------------------------------------------------------------------
-    def create_comparison(self, comparison_id: str, settings: dict[str, Any]) -> None:
+    def create_comparison(self, comparison_id: str, settings: dict[str, Any], owner: str | None = None) -> None:
         with self.db.transaction() as session:
-            session.add(ComparisonRow(id=comparison_id, status="running", settings=settings, created_at=utcnow()))
+            session.add(ComparisonRow(id=comparison_id, status="running", settings=settings, owner=owner,
+                                      created_at=utcnow()))
 
     def finish_comparison(self, comparison_id: str, *, status: str, result: dict[str, Any] | None,
                           error: dict[str, Any] | None, events: list[tuple[int, dict[str, Any]]]) -> None:
@@ -73,9 +78,11 @@ class GameStore:
         with self.db.reading() as session:
             return session.get(ComparisonRow, comparison_id)
 
-    def list_comparisons(self, *, limit: int) -> list[ComparisonRow]:
+    def list_comparisons(self, *, limit: int, owner: str | None = None) -> list[ComparisonRow]:
+        conditions = [ComparisonRow.owner == owner] if owner is not None else []
         with self.db.reading() as session:
-            return list(session.scalars(select(ComparisonRow).order_by(ComparisonRow.created_at.desc()).limit(limit)))
+            return list(session.scalars(select(ComparisonRow).where(*conditions)
+                                        .order_by(ComparisonRow.created_at.desc()).limit(limit)))
 
     def fail_unfinished_comparisons(self) -> int:
         with self.db.transaction() as session:

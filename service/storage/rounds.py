@@ -30,6 +30,7 @@ class NewRound:
     seed: int | None
     question_source: str
     trace_id: str
+    owner: str | None = None
 
 
 class RoundStore:
@@ -40,13 +41,13 @@ class RoundStore:
         """Insert the round as ``running`` (and its game, if this is the game's first round)."""
         with self.db.transaction() as session:
             if session.get(GameRow, new.game_id) is None:
-                session.add(GameRow(id=new.game_id, pipeline=new.pipeline, mode=new.mode, created_at=utcnow()))
+                session.add(GameRow(id=new.game_id, pipeline=new.pipeline, mode=new.mode, owner=new.owner, created_at=utcnow()))
             session.add(
                 RoundRow(
                     id=new.id, game_id=new.game_id, pipeline=new.pipeline, mode=new.mode,
                     status="running", model=new.model, category=new.category,
                     difficulty=new.difficulty, seed=new.seed, question_source=new.question_source,
-                    trace_id=new.trace_id, created_at=utcnow(),
+                    trace_id=new.trace_id, owner=new.owner, created_at=utcnow(),
                 )
             )
 

@@ -23,6 +23,8 @@ class GameRow(Base):
     pipeline: Mapped[str | None] = mapped_column(String(16))
     mode: Mapped[str] = mapped_column(String(16), default="ai")
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    owner: Mapped[str | None] = mapped_column(String(64))
+    """The player (API token name) it belongs to; None when the API is open."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -34,6 +36,7 @@ class RoundRow(Base):
     game_id: Mapped[str] = mapped_column(ForeignKey("games.id"))
     pipeline: Mapped[str] = mapped_column(String(16))
     mode: Mapped[str] = mapped_column(String(16), default="ai")
+    owner: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(24))
     model: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(64))
@@ -74,6 +77,7 @@ class TraceRow(Base):
     group_id: Mapped[str | None] = mapped_column(String(64))
     round_id: Mapped[str | None] = mapped_column(String(64))
     pipeline: Mapped[str | None] = mapped_column(String(16))
+    owner: Mapped[str | None] = mapped_column(String(64))
     trace_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON(none_as_null=True))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -105,6 +109,7 @@ class ComparisonRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    owner: Mapped[str | None] = mapped_column(String(64))
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     events: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))

@@ -22,6 +22,7 @@ class TraceFilter:
     status: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    owner: str | None = None
 
 
 class TraceStore:
@@ -128,6 +129,8 @@ class TraceStore:
             conditions.append(TraceRow.started_at >= where.since)
         if where.until:
             conditions.append(TraceRow.started_at <= where.until)
+        if where.owner is not None:
+            conditions.append(TraceRow.owner == where.owner)
         with self.db.reading() as session:
             total = session.scalar(select(func.count()).select_from(TraceRow).where(*conditions)) or 0
             rows = session.scalars(

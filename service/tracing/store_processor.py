@@ -72,6 +72,7 @@ class StoreTracingProcessor(TracingProcessor):
                     "group_id": exported.get("group_id"),
                     "round_id": metadata.get("round_id"),
                     "pipeline": metadata.get("pipeline"),
+                    "owner": metadata.get("owner"),
                     "trace_metadata": metadata,
                     "started_at": datetime.now(UTC),
                 },

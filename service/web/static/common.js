@@ -1,7 +1,8 @@
-/* Shared helpers for every page: fetching the JSON API, escaping, formatting numbers, times
-   and differences, span kinds, pretty JSON. Everything lives on window.QR.
-   Rule: any text that comes from the API goes through QR.esc (or QR.jsonHTML) before it
-   becomes HTML; span data is model output. */
+/* Shared helpers for every page: fetching the JSON API (QR.fetch: the one way to call it, with
+   the access token and its dialog), reading event streams (QR.readSSE, QR.follow), escaping,
+   formatting numbers, times and differences, span kinds, pretty JSON. Everything lives on
+   window.QR. Rule: any text that comes from the API goes through QR.esc (or QR.jsonHTML, or
+   textContent) before it becomes HTML; span data and round events are model output. */
 "use strict";
 (function () {
   const QR = {};
@@ -23,25 +24,115 @@
     return text ? "?" + text : "";
   };
 
-  /** GET a JSON API path; throws an Error whose message is the API's `detail` when there is one. */
-  QR.api = async (path, params) => {
+  // Fetching ----------------------------------------------------------------------------------
+  // QR.fetch is the one door to the API, for JSON and for streams alike: it adds
+  // `Authorization: Bearer <token>` when a token is stored (localStorage["quizrelay.token"]) and,
+  // on a 401, asks for the token in a dialog, stores it and sends the request again.
+  const TOKEN_KEY = "quizrelay.token";
+  QR.token = () => { try { return localStorage.getItem(TOKEN_KEY) || ""; } catch (err) { return ""; } };
+  QR.setToken = (value) => {
+    try { if (value) localStorage.setItem(TOKEN_KEY, value); else localStorage.removeItem(TOKEN_KEY); } catch (err) { /* private mode */ }
+  };
+
+  /** The API's `detail` of an error response as one line (FastAPI lists become "field: msg; …"). */
+  QR.errorDetail = async (response) => {
+    let body = null;
+    try { body = await response.json(); } catch (err) { body = null; }
+    let detail = body && body.detail;
+    if (Array.isArray(detail)) detail = detail.map((d) => ((d.loc || []).slice(1).join(".") + ": " + d.msg).replace(/^: /, "")).join("; ");
+    return typeof detail === "string" && detail ? detail : "HTTP " + response.status;
+  };
+  /** An Error for a failed response: message = the API's detail, `.status` = the HTTP status. */
+  QR.httpError = async (response) => {
+    const error = new Error(await QR.errorDetail(response));
+    error.status = response.status;
+    return error;
+  };
+
+  let asking = null; // one dialog at a time; requests that meet a 401 meanwhile wait for it
+  QR.askToken = (message) => {
+    if (!asking) asking = tokenDialog(message).finally(() => { asking = null; });
+    return asking;
+  };
+
+  function tokenDialog(message) {
+    let dialog = document.getElementById("token-dialog");
+    if (!dialog) {
+      dialog = document.createElement("dialog");
+      dialog.id = "token-dialog";
+      dialog.className = "token-dialog";
+      dialog.setAttribute("aria-labelledby", "token-title");
+      dialog.setAttribute("aria-describedby", "token-why");
+      dialog.innerHTML = '<form class="token-form"><h2 id="token-title">Access token needed</h2><p id="token-why"></p>' +
+        '<label for="token-input">Access token</label><input id="token-input" name="token" type="password" autocomplete="current-password" ' +
+        'spellcheck="false" required><p class="muted small">Kept in this browser only (localStorage) and sent as a bearer token.</p>' +
+        '<div class="dialog-actions"><button type="button" class="secondary" data-cancel>Cancel</button><button type="submit">Use token</button></div></form>';
+      document.body.appendChild(dialog);
+    }
+    const form = dialog.querySelector("form");
+    const input = dialog.querySelector("input");
+    const opener = document.activeElement;
+    dialog.querySelector("#token-why").textContent = message;
+    input.value = "";
+    return new Promise((resolve) => {
+      const finish = (value) => {
+        form.onsubmit = dialog.oncancel = null;
+        if (dialog.open) dialog.close();
+        if (opener && opener.focus && document.contains(opener)) opener.focus();
+        resolve(value);
+      };
+      form.onsubmit = (event) => {
+        event.preventDefault();
+        const value = input.value.trim();
+        if (!value) { input.focus(); return; }
+        QR.setToken(value);
+        finish(value);
+      };
+      dialog.querySelector("[data-cancel]").onclick = () => finish("");
+      dialog.oncancel = (event) => { event.preventDefault(); finish(""); }; // Escape
+      dialog.showModal();
+      input.focus();
+    });
+  }
+
+  /** fetch(), with the bearer token and the 401 dialog; resolves to the Response. A cancelled
+      dialog (or a token refused four times) leaves the 401 for the caller to report. */
+  QR.fetch = async (path, init) => {
+    const options = init || {};
+    let response = null;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const used = QR.token();
+      const headers = new Headers(options.headers || {});
+      if (used) headers.set("Authorization", "Bearer " + used);
+      response = await fetch(path, { ...options, headers });
+      if (response.status !== 401) return response;
+      if (QR.token() !== used) continue; // another request got a new token meanwhile
+      const detail = await QR.errorDetail(response.clone());
+      const why = used ? "The stored token was refused (" + detail + "). Enter a valid one." :
+        "This service needs an access token (" + detail + ").";
+      if (!(await QR.askToken(why))) return response;
+    }
+    return response;
+  };
+
+  /** Call a JSON API path (GET, or `init.method` with a JSON `init.body` object); throws an
+      Error whose message is the API's `detail`. */
+  QR.api = async (path, params, init) => {
+    const options = { ...(init || {}), headers: { accept: "application/json" } };
+    if (options.body !== undefined && typeof options.body !== "string") {
+      options.body = JSON.stringify(options.body);
+      options.headers["content-type"] = "application/json";
+    }
     let response;
     try {
-      response = await fetch(path + QR.qs(params), { headers: { accept: "application/json" } });
+      response = await QR.fetch(path + QR.qs(params), options);
     } catch (err) {
       throw new Error("The service did not answer (" + err.message + ")");
     }
-    let body = null;
-    try { body = await response.json(); } catch (err) { body = null; }
-    if (!response.ok) {
-      let detail = body && body.detail;
-      if (Array.isArray(detail)) detail = detail.map((d) => (d.loc || []).slice(1).join(".") + ": " + d.msg).join("; ");
-      const error = new Error(detail || "HTTP " + response.status);
-      error.status = response.status;
-      throw error;
-    }
-    return body;
+    if (!response.ok) throw await QR.httpError(response);
+    try { return await response.json(); } catch (err) { return null; }
   };
+  QR.post = (path, body) => QR.api(path, null, { method: "POST", body: body || {} });
 
   /** Show a message in the page's #status box (kind: "", "error"); empty text hides it. */
   QR.status = (text, kind) => {
@@ -180,6 +271,121 @@
     const out = {};
     for (const [k, v] of Object.entries(obj)) if (v !== null && v !== undefined && v !== "") out[k] = v;
     return out;
+  };
+
+  // Event streams ---------------------------------------------------------------------------
+  /** Read a text/event-stream Response: `onMessage({id, event, data})` per complete message
+      (a message split across chunks is joined; one cut off by the end is dropped, as the spec
+      says). `onMessage` returning false stops reading and closes the stream. */
+  QR.readSSE = async (response, onMessage) => {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    let message = { id: null, event: "", data: [] };
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += decoder.decode(value, { stream: true });
+        let from = 0;
+        for (let end = buffer.indexOf("\n"); end >= 0; end = buffer.indexOf("\n", from)) {
+          const line = buffer.slice(from, buffer[end - 1] === "\r" ? end - 1 : end);
+          from = end + 1;
+          if (line === "") {
+            if (message.data.length && onMessage({ id: message.id, event: message.event, data: message.data.join("\n") }) === false) return;
+            message = { id: null, event: "", data: [] };
+          } else if (line[0] !== ":") { // ":" starts a comment (the heartbeat)
+            const colon = line.indexOf(":");
+            const field = colon < 0 ? line : line.slice(0, colon);
+            const text = colon < 0 ? "" : line.slice(colon + (line[colon + 1] === " " ? 2 : 1));
+            if (field === "data") message.data.push(text);
+            else if (field === "id" && /^\d+$/.test(text)) message.id = Number(text);
+            else if (field === "event") message.event = text;
+          }
+        }
+        buffer = buffer.slice(from);
+      }
+    } finally {
+      reader.cancel().catch(() => {});
+    }
+  };
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const RUN_END = ["RUN_FINISHED", "RUN_ERROR"];
+
+  /** Follow one run of AG-UI events to its RUN_FINISHED / RUN_ERROR, re-attaching after a drop.
+      opts: start() → Response (the first request, e.g. the POST that starts a round), or none
+      to attach at once; reattach(key, lastId) → the path that replays events after lastId;
+      keyOf(event) → the id to re-attach to (learnt from the events), or opts.key; after: ids
+      up to this one were seen already; onEvent(event, id); onStatus(text) on drops.
+      Every event reaches onEvent once, in order. Resolves {lastId, key, end}. */
+  QR.follow = async (opts) => {
+    let lastId = opts.after || 0;
+    let key = opts.key || null;
+    let failures = 0;
+    for (let attempt = 0; ; attempt++) {
+      let response = null;
+      let end = null;
+      let broken = null;
+      try {
+        response = attempt === 0 && opts.start ? await opts.start() :
+          await QR.fetch(opts.reattach(key, lastId), { headers: { accept: "text/event-stream" }, signal: opts.signal });
+      } catch (err) {
+        if (!key || (opts.signal && opts.signal.aborted)) throw new Error("The service did not answer (" + err.message + ")");
+      }
+      if (response && !response.ok) throw await QR.httpError(response);
+      if (response) {
+        try {
+          await QR.readSSE(response, (message) => {
+            if (message.id !== null && message.id <= lastId) return true; // already seen
+            let event;
+            try { event = JSON.parse(message.data); } catch (err) { return true; }
+            if (message.id !== null) lastId = message.id;
+            key = key || (opts.keyOf && opts.keyOf(event)) || null;
+            failures = 0;
+            try { opts.onEvent(event, message.id); } catch (err) { broken = err; return false; }
+            if (RUN_END.includes(event.type)) { end = event; return false; }
+            return true;
+          });
+        } catch (err) {
+          if (opts.signal && opts.signal.aborted) throw err;
+        }
+      }
+      if (broken) throw broken;
+      if (end) return { lastId, key, end };
+      if (!key) throw new Error("The stream broke before the run started.");
+      if (++failures > 6) throw new Error("The connection keeps dropping; gave up re-attaching after event " + lastId + ".");
+      if (opts.onStatus) opts.onStatus("Connection lost; re-attaching after event " + lastId + "…");
+      await sleep(Math.min(150 * 2 ** (failures - 1), 3000));
+    }
+  };
+
+  /** POST a JSON body and answer the streaming Response (for QR.follow's `start`). */
+  QR.startStream = (path, body, signal) => QR.fetch(path, {
+    method: "POST", body: JSON.stringify(body || {}), signal,
+    headers: { "content-type": "application/json", accept: "text/event-stream" },
+  });
+
+  /** Follow a round: POST `body` to /api/rounds (or to `path`), re-attaching through
+      GET /api/rounds/{id}/events?after=N. */
+  QR.followRound = (opts) => QR.follow({
+    start: opts.body ? () => QR.startStream(opts.path || "/api/rounds", opts.body, opts.signal) : null,
+    reattach: (id, after) => "/api/rounds/" + encodeURIComponent(id) + "/events" + QR.qs({ after }),
+    keyOf: (e) => (e.type === "CUSTOM" && e.name === "round" ? e.value.round_id : e.type === "RUN_STARTED" ? e.runId : null),
+    ...opts,
+  });
+
+  /** Say `text` in the page's polite live region (for screen readers; never per token). */
+  QR.announce = (text) => {
+    let region = document.getElementById("live");
+    if (!region) {
+      region = document.createElement("div");
+      region.id = "live";
+      region.className = "sr-only";
+      region.setAttribute("aria-live", "polite");
+      document.body.appendChild(region);
+    }
+    region.textContent = text;
   };
 
   window.QR = QR;
