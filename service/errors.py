@@ -79,7 +79,12 @@ def failure_from_exception(exc: BaseException, *, role: str | None = None) -> Ro
     Both pipelines use this one mapping, so the same fault gets the same code in each.
     """
     # Imported here: the SDK is heavy and errors.py is imported by light modules too.
-    from agents.exceptions import MaxTurnsExceeded, ModelBehaviorError, ModelTimeoutError
+    from agents.exceptions import (
+        MaxTurnsExceeded,
+        ModelBehaviorError,
+        ModelTimeoutError,
+        OutputGuardrailTripwireTriggered,
+    )
 
     where = f" while the {role} was running" if role else ""
     if isinstance(exc, RoundFailure):
@@ -113,6 +118,10 @@ def failure_from_exception(exc: BaseException, *, role: str | None = None) -> Ro
     if isinstance(exc, openai.APIError):
         message = f"The model server sent an error in the middle of its stream{where}: {exc.message}"
         return RoundFailure(MODEL_STREAM_INTERRUPTED, message, role=role)
+    if isinstance(exc, OutputGuardrailTripwireTriggered):
+        info = exc.guardrail_result.output.output_info or {}
+        reason = info.get("reason", "") if isinstance(info, dict) else str(info)
+        return RoundFailure(INVALID_VERDICT, f"The verdict failed its guardrail: {reason}", role=role)
     if isinstance(exc, MaxTurnsExceeded):
         message = f"The agents used up their turns without reaching a verdict{where}."
         return RoundFailure(MAX_TURNS_EXCEEDED, message, role=role)

@@ -47,6 +47,7 @@ VERDICT = "verdict"
 HANDOFF = "handoff"
 USAGE = "usage"
 RETRY = "retry"
+GUARDRAIL = "guardrail"
 
 
 def _now_ms() -> int:

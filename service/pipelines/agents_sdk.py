@@ -20,7 +20,9 @@ from typing import Any
 from agents import (
     Agent,
     FunctionTool,
+    GuardrailFunctionOutput,
     Handoff,
+    OutputGuardrail,
     ModelSettings,
     RunConfig,
     RunContextWrapper,
@@ -131,6 +133,11 @@ def _function_tool(tool: RoundTool, *, bound_strings: bool) -> FunctionTool:
     )
 
 
+async def _verdict_follows_check(run_context: RunContextWrapper[RoundContext], agent: Any, output: Any) -> GuardrailFunctionOutput:
+    outcome = run_context.context.verdict_guardrail()
+    return GuardrailFunctionOutput(output_info={"reason": outcome.reason}, tripwire_triggered=outcome.triggered)
+
+
 def _stop_at_verdict(run_context: RunContextWrapper[RoundContext], results: list) -> ToolsToFinalOutputResult:
     """The Judge's run ends when a valid verdict is on the context, not merely when a tool ran."""
     verdict = run_context.context.verdict
@@ -201,7 +208,10 @@ class AgentsPipeline:
 
     def build_agents(self, ctx: RoundContext) -> Agent[RoundContext]:
         """The three agents wired together; returns the starting agent (the Questioner)."""
-        judge = self._agent("Judge", ctx, tool_use_behavior=_stop_at_verdict)
+        judge = self._agent(
+            "Judge", ctx, tool_use_behavior=_stop_at_verdict,
+            output_guardrails=[OutputGuardrail(guardrail_function=_verdict_follows_check, name="verdict_follows_check")],
+        )
         to_judge = _answer_handoff(
             judge,
             self.setup.config.tools[TRANSFER_TO_JUDGE].description,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.tracing import SpanError, agent_span, custom_span, function_span, generation_span
+from agents.tracing import SpanError, agent_span, custom_span, function_span, generation_span, guardrail_span
 from openai import AsyncOpenAI
 
 from .. import errors
@@ -77,6 +77,10 @@ class ChatPipeline:
         else:
             await self._play_role("Answerer", ctx, transcript, done_when=lambda: ctx.answer is not None)
         await self._play_role("Judge", ctx, transcript, done_when=lambda: ctx.verdict is not None)
+        outcome = ctx.verdict_guardrail()  # the same tripwire the SDK runs on the Judge's output
+        with guardrail_span(outcome.name, triggered=outcome.triggered):
+            if outcome.triggered:
+                raise errors.RoundFailure(errors.INVALID_VERDICT, outcome.reason, role="Judge")
 
     async def _player_answers(self, ctx: RoundContext, transcript: list[dict[str, Any]]) -> None:
         """A human round: the player's answer takes the Answerer's turn (no model call)."""

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..events import ANSWER, QUESTION, VERDICT, RoundEvents
+from . import guardrails
 from ..questions.checker import AnswerCheck
 from .models import Question, QuestionSourceName, RoundTimings, UsageLedger, Verdict
 from .player import PlayerSeat
@@ -60,6 +61,16 @@ class RoundContext:
     def set_answer(self, text: str) -> None:
         self.answer = clean_model_text(text)[:MAX_ANSWER_CHARS]
         self.events.custom(ANSWER, {"text": self.answer, "answered_by": self.answered_by})
+        guardrails.record(guardrails.screen_answer(self.answer), self.events, role="Judge")
+
+    def verdict_guardrail(self) -> guardrails.GuardrailOutcome:
+        """The ``verdict_follows_check`` tripwire for this round's verdict."""
+        conclusive = self.question is not None and (self.question.source != "freeform" or bool(self.check and self.check.correct))
+        return guardrails.verdict_follows_check(
+            self.verdict.correct if self.verdict else None,
+            self.check.correct if self.check else None,
+            conclusive,
+        )
 
     def set_verdict(self, verdict: Verdict) -> None:
         self.verdict = verdict

@@ -37,7 +37,7 @@ def test_round_streams_the_whole_chain_in_order(make_settings, serve, http):
         "RUN_STARTED", "CUSTOM:round",
         "STEP_STARTED:Questioner", "TOOL_CALL_START:draw_question", "CUSTOM:question",
         "TOOL_CALL_START:transfer_to_answerer", "CUSTOM:handoff", "STEP_FINISHED:Questioner",
-        "STEP_STARTED:Answerer", "TOOL_CALL_START:transfer_to_judge", "CUSTOM:answer",
+        "STEP_STARTED:Answerer", "TOOL_CALL_START:transfer_to_judge", "CUSTOM:answer", "CUSTOM:guardrail",
         "CUSTOM:handoff", "STEP_FINISHED:Answerer",
         "STEP_STARTED:Judge", "TOOL_CALL_START:check_answer", "TOOL_CALL_START:submit_verdict",
         "CUSTOM:verdict", "STEP_FINISHED:Judge", "CUSTOM:usage", "RUN_FINISHED",

@@ -37,7 +37,7 @@ def test_round_streams_roles_in_order_without_handoffs(make_settings, serve, htt
     assert outline(events) == [
         "RUN_STARTED", "CUSTOM:round",
         "STEP_STARTED:Questioner", "TOOL_CALL_START:draw_question", "CUSTOM:question", "STEP_FINISHED:Questioner",
-        "STEP_STARTED:Answerer", "CUSTOM:answer", "STEP_FINISHED:Answerer",
+        "STEP_STARTED:Answerer", "CUSTOM:answer", "CUSTOM:guardrail", "STEP_FINISHED:Answerer",
         "STEP_STARTED:Judge", "TOOL_CALL_START:check_answer", "TOOL_CALL_START:submit_verdict",
         "CUSTOM:verdict", "STEP_FINISHED:Judge", "CUSTOM:usage", "RUN_FINISHED",
     ]

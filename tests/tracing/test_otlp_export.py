@@ -215,7 +215,7 @@ def test_a_round_arrives_as_a_genai_span_tree(pipeline, make_settings, serve, ht
     stored = store.traces.spans(info["trace_id"])
     assert len(stored) == len(spans) - 1
     assert sorted({row.kind for row in stored}) == sorted(
-        {"agent", "generation", "function"} | ({"handoff"} if pipeline == "agents" else set()))
+        {"agent", "generation", "function", "guardrail"} | ({"handoff"} if pipeline == "agents" else set()))
 
 
 # --- content and secrets -----------------------------------------------------------------------
@@ -291,7 +291,7 @@ def test_round_without_content_exports_no_message_text(make_settings, serve, htt
     round_id = custom(play(http, base_url, "chat"), "round")[0]["round_id"]
     spans = round_spans(receiver, processor, round_id)
 
-    assert len(spans) == 11  # root, 3 agents, 4 chat calls, 3 tools: the structure is all there
+    assert len(spans) == 13  # root, 3 agents, 4 chat calls, 3 tools, 2 guardrails: the structure is all there
     assert sum(s.name == "chat scripted-model" for s in spans) == 4
     exported = " ".join(x for s in spans for x in s.strings())
     for value in (answer, QUESTION["question"], "It doubles.", "You are the", "Start a new quiz round"):
