@@ -21,7 +21,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from .agent_specs import AgentSpec, load_agents_config
 from .api import comparisons, games, meta, rounds, traces
 from .api.access import RateLimiter, current_player
-from .api.limits import BodySizeLimit
+from .api.limits import RequestBodyGuard
 from .api.deps import ServiceState
 from .comparisons import ComparisonRunner
 from .embedded.process import EmbeddedModelProcess
@@ -150,7 +150,7 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
     app.include_router(games.router, dependencies=authenticated)
     app.include_router(comparisons.router, dependencies=authenticated)
     include_web(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestBodyGuard, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list():
         app.add_middleware(
             CORSMiddleware,

@@ -53,7 +53,7 @@ def get_comparison(comparison_id: str, state: StateDep, player: PlayerDep) -> di
 
 @router.get("/{comparison_id}/events", response_class=StreamingResponse, responses=SSE_RESPONSE)
 async def comparison_events(comparison_id: str, state: StateDep, player: PlayerDep,
-                            after: int = Query(default=0, ge=0)) -> StreamingResponse:
+                            after: int = Query(default=0, ge=0, le=1_000_000_000)) -> StreamingResponse:
     live = state.comparisons.live.get(comparison_id)
     if live is not None and not visible(live.owner, player):
         raise HTTPException(404, detail=f"no comparison with id {comparison_id!r}")

@@ -35,7 +35,7 @@ async def create_game(body: GameRequest, state: StateDep, player: PlayerDep) -> 
 
 @router.get("/api/games")
 def list_games(state: StateDep, player: PlayerDep, limit: int = Query(default=50, ge=1, le=200),
-               offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
+               offset: int = Query(default=0, ge=0, le=1_000_000_000)) -> dict[str, Any]:
     """Games, newest first, each with its score (a player's own, when the API has tokens)."""
     rows, total = state.games.list_games(limit=limit, offset=offset, owner=player)
     rounds = state.games.all_rounds_of_games([row.id for row in rows])

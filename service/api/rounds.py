@@ -113,14 +113,14 @@ async def round_events(
     round_id: str,
     state: StateDep,
     player: PlayerDep,
-    after: int = Query(default=0, ge=0, description="Send events with an id above this one."),
+    after: int = Query(default=0, ge=0, le=1_000_000_000, description="Send events with an id above this one."),
     last_event_id: str | None = Header(default=None, alias="Last-Event-ID"),
 ) -> StreamingResponse:
     """Re-attach to a round's events: missed ones first, then live ones until the round ends.
 
     ``Last-Event-ID`` (sent by a reconnecting ``EventSource``) wins over ``after``."""
     if last_event_id is not None:
-        if not last_event_id.strip().isdigit():
+        if not last_event_id.strip().isdigit() or len(last_event_id.strip()) > 9:
             raise HTTPException(422, detail="Last-Event-ID must be the numeric id of an event")
         after = int(last_event_id)
     await _check_visible(state, round_id, player)

@@ -33,7 +33,7 @@ def list_traces(
     since: datetime | None = Query(default=None, description="ISO 8601; traces started at or after"),
     until: datetime | None = Query(default=None, description="ISO 8601; traces started at or before"),
     limit: int = Query(default=50, ge=1, le=200),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=1_000_000_000),
 ) -> dict[str, Any]:
     """Traces, newest first, each with its totals (duration, model calls, tokens, cost)."""
     state.tracing.flush()

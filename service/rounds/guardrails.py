@@ -20,8 +20,9 @@ from agents.tracing import guardrail_span
 from ..events import GUARDRAIL
 
 _INSTRUCTION_PATTERNS = [
-    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompt|above|previous)\b",
-    r"\bmark\b.{0,30}\b(as\s+)?(correct|right|true)\b",
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompt|above|previous|reference|checker|check|judge)\b",
+    r"\b(mark|treat|count|consider|accept|grade|score)\b.{0,30}\b(as\s+)?(correct|right|true)\b",
+    r"\"?correct\"?\s*[:=]\s*true",
     r"\b(you are|act as|pretend to be)\b.{0,40}\b(judge|assistant|system|ai|model)\b",
     r"\b(system prompt|developer message|new instructions?)\b",
     r"\b(say|output|return|respond with)\b.{0,30}\b(correct|\"correct\"\s*:\s*true|true)\b",

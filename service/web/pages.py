@@ -1,4 +1,5 @@
-"""The trace viewer's pages.
+"""The web pages' shared layout, and the trace viewer's pages (the player's pages, /play, /arena
+and /compare, are in :mod:`service.web.game_pages`).
 
 Each page is a small HTML shell (a shared layout with the top nav) that loads the shared
 ``static/app.css`` and ``static/common.js`` plus one page script; the scripts fetch the JSON API
@@ -20,8 +21,8 @@ from fastapi.staticfiles import StaticFiles
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-NAV: list[tuple[str, str]] = [("Traces", "/traces")]
-"""(label, path) of the top navigation, in order; later pages (Play, Arena, Compare) append here."""
+NAV: list[tuple[str, str]] = [("Play", "/play"), ("Arena", "/arena"), ("Compare", "/compare"), ("Traces", "/traces")]
+"""(label, path) of the top navigation, in order."""
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -77,7 +78,7 @@ def render_page(
 </head>
 <body>
 <header class="topbar">
-  <a class="brand" href="/traces">quizrelay</a>
+  <a class="brand" href="/">quizrelay</a>
   <nav class="topnav" aria-label="Main">{links}</nav>
   <a class="apidocs" href="/docs">API</a>
 </header>
@@ -165,5 +166,8 @@ def trace_page(trace_id: str) -> HTMLResponse:
 
 def include_web(app: FastAPI) -> None:
     """Add the pages and serve ``/static`` (call once, from the app factory)."""
+    from .game_pages import router as game_router  # it imports render_page from here
+
+    app.include_router(game_router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
