@@ -34,6 +34,7 @@ ROUND_TIMEOUT = "round_timeout"
 ANSWER_TIMEOUT = "answer_timeout"
 ROUND_CANCELLED = "round_cancelled"
 INTERNAL_ERROR = "internal_error"
+STORAGE_ERROR = "storage_error"
 
 
 class QuizrelayError(Exception):

@@ -329,12 +329,22 @@ class RoundRunner:
                 list(live.log.records) + live.log.staged,
             ))
         except Exception:
-            logger.exception("could not store round %s", ctx.round_id)
+            logger.exception("could not store round %s; marking it failed", ctx.round_id)
+            await self._store_as_failed(ctx.round_id)
         finally:
             live.log.commit()
             live.log.close()
             self.live.pop(ctx.round_id, None)
             live.done.set()
+
+    async def _store_as_failed(self, round_id: str) -> None:
+        """The round's full record could not be written: at least never leave it 'running'."""
+        fields = {"status": "failed", "error_code": errors.STORAGE_ERROR,
+                  "error_message": "The round's result could not be stored.", "finished_at": utcnow()}
+        try:
+            await asyncio.to_thread(self.store.finish_round, round_id, fields, [])
+        except Exception:
+            logger.exception("could not mark round %s failed either", round_id)
 
     def summary(self, live: LiveRound, failure: errors.RoundFailure | None) -> dict[str, Any]:
         ctx = live.ctx

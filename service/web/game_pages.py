@@ -92,7 +92,7 @@ COMPARE_BODY = f"""
   <div class="panel-head"><h2 id="run-title">Comparison</h2><span id="run-count" class="muted"></span></div>
   <div id="run-bar" class="bar" role="progressbar" aria-labelledby="run-title" aria-valuemin="0" aria-valuemax="1" aria-valuenow="0"><i></i></div>
   <div class="table-wrap scroll-y"><table id="progress-table" class="grid compact"><caption>Rounds as they finish</caption>
-    <thead><tr><th class="num">#</th><th>Pipeline</th><th>Category</th><th>Status</th><th>Verdict</th><th>Trace</th></tr></thead>
+    <thead><tr><th class="num">#</th><th>Pipeline</th><th>Category</th><th class="hide-narrow">Status</th><th>Verdict</th><th>Trace</th></tr></thead>
     <tbody></tbody></table></div>
 </section>
 <section id="report" aria-label="Results" hidden>

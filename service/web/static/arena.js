@@ -73,21 +73,25 @@
     const traceCell = (v, id) => (id ? '<a class="trace-page" href="/traces/' + esc(encodeURIComponent(id)) + '">' + esc(QR.shortId(id)) + "</a>" : "—");
     const diff = (key, metric) => (na[key] === undefined || nb[key] === undefined || na[key] === null || nb[key] === null ? "" :
       QR.diffHTML(metric, nb[key] - na[key]));
-    const answer = (v) => (v.result && v.result.answer ? "“" + esc(v.result.answer) + "”" : "—");
+    const answer = (v) => {
+      const text = v.result && v.result.answer;
+      if (!text) return "—";
+      return '<span title="' + esc(text) + '">“' + esc(text.length > 90 ? text.slice(0, 89) + "…" : text) + "”</span>";
+    };
     summary.innerHTML = '<div class="panel-head"><h2>' + esc(label) + "</h2>" +
       (traceA && traceB ? '<a class="button" id="compare-link" href="/traces/compare' + esc(QR.qs({ a: traceA, b: traceB })) +
         '">Compare the two traces</a>' : "") + "</div>" +
       '<div class="table-wrap"><table class="grid arena-table"><thead><tr><th scope="col">Per side</th>' +
       '<th scope="col">' + QR.pipelineBadge("agents") + '</th><th scope="col">' + QR.pipelineBadge("chat") +
-      '</th><th scope="col">chat − agents</th></tr></thead><tbody>' +
+      '</th><th scope="col" class="diff-col">chat − agents</th></tr></thead><tbody>' +
       '<tr data-metric="verdict"><th scope="row">Verdict</th><td data-pipeline="agents">' + verdictCell(a) + '</td><td data-pipeline="chat">' +
-      verdictCell(b) + "</td><td></td></tr>" +
+      verdictCell(b) + "</td><td class=\"diff-col\"></td></tr>" +
       '<tr data-metric="answer"><th scope="row">Answer</th><td class="wrap" data-pipeline="agents">' + answer(a) + '</td><td class="wrap" data-pipeline="chat">' +
-      answer(b) + "</td><td></td></tr>" +
+      answer(b) + "</td><td class=\"diff-col\"></td></tr>" +
       ROWS.map(([key, text, fmt, metric]) => '<tr data-metric="' + key + '"><th scope="row">' + esc(text) + '</th><td class="num" data-pipeline="agents">' +
-        esc(fmt(na[key])) + '</td><td class="num" data-pipeline="chat">' + esc(fmt(nb[key])) + '</td><td class="num">' + diff(key, metric) + "</td></tr>").join("") +
+        esc(fmt(na[key])) + '</td><td class="num" data-pipeline="chat">' + esc(fmt(nb[key])) + '</td><td class="num diff-col">' + diff(key, metric) + "</td></tr>").join("") +
       '<tr data-metric="trace"><th scope="row">Trace</th><td data-pipeline="agents">' + traceCell(a, traceA) + '</td><td data-pipeline="chat">' +
-      traceCell(b, traceB) + "</td><td></td></tr></tbody></table></div>";
+      traceCell(b, traceB) + "</td><td class=\"diff-col\"></td></tr></tbody></table></div>";
     summary.hidden = false;
   }
 

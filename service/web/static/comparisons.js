@@ -63,7 +63,7 @@
     const verdict = p.correct === true ? '<span class="good-text">✓ right</span>' : p.correct === false ? '<span class="bad">✗ wrong</span>' :
       '<span class="bad">' + esc(p.error_code || "no verdict") + "</span>";
     progressBody.insertAdjacentHTML("beforeend", '<tr data-round="' + esc(p.round_id) + '" data-pipeline="' + esc(p.pipeline) + '"><td class="num">' +
-      esc(p.index + 1) + "</td><td>" + QR.pipelineBadge(p.pipeline) + "</td><td>" + esc(p.category || "—") + "</td><td>" +
+      esc(p.index + 1) + "</td><td>" + QR.pipelineBadge(p.pipeline) + "</td><td>" + esc(p.category || "—") + '</td><td class="hide-narrow">' +
       QR.statusBadge(p.status === "completed" ? "ok" : "error", p.status) + "</td><td>" + verdict + '</td><td><a class="trace-page" href="/traces/' +
       esc(encodeURIComponent(p.trace_id)) + '">' + esc(QR.shortId(p.trace_id)) + "</a></td></tr>");
     const wrap = progressBody.closest(".table-wrap");
