@@ -14,7 +14,7 @@ import random
 import secrets as token_source
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from agents.tracing import gen_trace_id, trace
@@ -28,6 +28,7 @@ from .context import RoundContext
 from .live import EventRecord, RoundEventLog
 from .models import Question, RoundTimings
 from .player import AnswerRejected, PlayerSeat
+from .record import LiveRound, round_row_fields, round_summary
 
 logger = logging.getLogger(__name__)
 
@@ -58,24 +59,6 @@ class RoundPlan:
     """The player who started it (API token name), when the API has tokens."""
 
 
-@dataclass
-class LiveRound:
-    """A round being played: its context, its event log and its task."""
-
-    ctx: RoundContext
-    log: RoundEventLog
-    trace_id: str
-    task: asyncio.Task[None] | None = None
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-    status: str = "running"
-    failure: errors.RoundFailure | None = None
-    owner: str | None = None
-    watchers: int = 0
-    """Clients streaming this round right now."""
-    cancel_reason: str | None = None
-    deadline: asyncio.Timeout | None = None
-
-
 def new_id(prefix: str) -> str:
     return f"{prefix}_{token_source.token_hex(8)}"
 
@@ -103,9 +86,9 @@ class RoundRunner:
         self.answer_timeout = answer_timeout
         self.secrets = list(secrets)
         self.on_outcome = on_outcome
+        """Told each round's outcome (trace id, error, failing role): the trace store marks it."""
         self.on_disconnect = on_disconnect
         self.disconnect_grace = disconnect_grace
-        """Told each round's outcome (trace id, error, failing role): the trace store marks it."""
         self.live: dict[str, LiveRound] = {}
 
     # Planning -----------------------------------------------------------------------------
@@ -266,7 +249,7 @@ class RoundRunner:
         ctx.events.close_open()
         ctx.events.custom(USAGE, ctx.usage.as_dict())
         live.status = "awaiting_answer"
-        summary = self.summary(live, None)
+        summary = round_summary(live, None)
         ctx.events.run_finished(summary, awaiting_input=f"Answer with POST /api/rounds/{ctx.round_id}/answer")
         fields = {"question": ctx.question.text if ctx.question else None,
                   "reference_answer": ctx.question.reference_answer if ctx.question else None,
@@ -311,7 +294,7 @@ class RoundRunner:
         live.log.stage()
         ctx.events.close_open()
         ctx.events.custom(USAGE, ctx.usage.as_dict())
-        summary = self.summary(live, failure)
+        summary = round_summary(live, failure)
         live.status, live.failure = ("failed" if failure else "completed"), failure
         if self.on_outcome is not None:
             error = {"code": failure.code, "message": failure.message} if failure else None
@@ -319,13 +302,12 @@ class RoundRunner:
         if failure is None:
             ctx.events.run_finished(summary)
         else:
-            message = errors.scrub_text(failure.message, self.secrets)
-            ctx.events.run_error(failure.code, message)
+            ctx.events.run_error(failure.code, failure.message)
         # Store first, then show the last events: a client that saw RUN_FINISHED or RUN_ERROR
         # finds the round stored, with every event including that one.
         try:
             await asyncio.shield(asyncio.to_thread(
-                self.store.finish_round, ctx.round_id, self._row_fields(live, failure),
+                self.store.finish_round, ctx.round_id, round_row_fields(live, failure),
                 list(live.log.records) + live.log.staged,
             ))
         except Exception:
@@ -345,47 +327,6 @@ class RoundRunner:
             await asyncio.to_thread(self.store.finish_round, round_id, fields, [])
         except Exception:
             logger.exception("could not mark round %s failed either", round_id)
-
-    def summary(self, live: LiveRound, failure: errors.RoundFailure | None) -> dict[str, Any]:
-        ctx = live.ctx
-        question = ctx.question.public() if ctx.question else None
-        return {
-            "round_id": ctx.round_id,
-            "game_id": ctx.game_id,
-            "pipeline": ctx.pipeline,
-            "status": "failed" if failure else ("awaiting_answer" if live.status == "awaiting_answer" else "completed"),
-            "mode": "human" if ctx.player is not None else "ai",
-            "model": ctx.model,
-            "question": question,
-            "answer": ctx.answer,
-            "verdict": ctx.verdict.model_dump() if ctx.verdict else None,
-            "error": {"code": failure.code, "message": failure.message, "role": failure.role} if failure else None,
-            "usage": ctx.usage.as_dict(),
-            "timings": ctx.timings.as_dict(),
-            "trace_id": live.trace_id,
-            "links": {"round": f"/api/rounds/{ctx.round_id}", "trace": f"/api/traces/{live.trace_id}",
-                      "trace_page": f"/traces/{live.trace_id}",
-                      **({"answer": f"/api/rounds/{ctx.round_id}/answer"} if ctx.player is not None else {})},
-        }
-
-    def _row_fields(self, live: LiveRound, failure: errors.RoundFailure | None) -> dict[str, Any]:
-        ctx = live.ctx
-        timings = ctx.timings.as_dict()
-        return {
-            "status": "failed" if failure else "completed",
-            "question": ctx.question.text if ctx.question else None,
-            "reference_answer": ctx.question.reference_answer if ctx.question else None,
-            "category": ctx.question.category if ctx.question else ctx.category,
-            "answer": ctx.answer,
-            "answered_by": ctx.answered_by if ctx.answer is not None else None,
-            "verdict": ctx.verdict.model_dump() if ctx.verdict else None,
-            "error_code": failure.code if failure else None,
-            "error_message": errors.scrub_text(failure.message, self.secrets) if failure else None,
-            "time_to_first_token_ms": timings["time_to_first_token_ms"],
-            "total_ms": timings["total_ms"],
-            "usage": ctx.usage.as_dict(),
-            "finished_at": utcnow(),
-        }
 
     async def shutdown(self) -> None:
         """Cancel rounds still running; each is stored as failed (``round_cancelled``)."""

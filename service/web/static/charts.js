@@ -91,7 +91,7 @@
         svg += '<g class="s-' + esc(series) + '"><rect class="bar-rect" x="' + n(x + 1) + '" y="' + n(y(value)) + '" width="' + n(barW - 2) +
           '" height="' + n(top + plotH - y(value)) + '" data-group="' + esc(group) + '" data-series="' + esc(series) + '" data-value="' +
           esc(n(value)) + '"><title>' + esc(group + " · " + series + ": " + opts.fmt(value)) + "</title></rect>" +
-          (opts.fmt(value).length * 5.6 <= barW + 4 ? '<text class="bar-label" x="' + n(x + barW / 2) + '" y="' + n(y(value) - 4) +
+          (opts.fmt(value).length * 6 <= barW - 2 ? '<text class="bar-label" x="' + n(x + barW / 2) + '" y="' + n(y(value) - 4) +
             '" text-anchor="middle">' + esc(opts.fmt(value)) + "</text>" : "") + "</g>";
       });
       svg += '<text class="group-label" x="' + n(left + gi * groupW + groupW / 2) + '" y="' + (height - 8) + '" text-anchor="middle">' + esc(group) + "</text>";

@@ -247,6 +247,8 @@
         this.setState("awaiting", "your turn", "running");
         this.setActive("Answerer");
         this.laneState("Answerer", "your turn");
+        const hint = this.lane("Answerer").querySelector(".lane-empty");
+        if (hint) hint.textContent = "Your answer goes in the box above.";
         return;
       }
       this.setActive(null);
