@@ -78,7 +78,9 @@ async def answer_round(round_id: str, body: AnswerRequest, state: StateDep, play
 def _stream(state: ServiceState, live: LiveRound, after: int, *, until_run_end: bool = True) -> StreamingResponse:
     """A round's events as SSE; while the client listens the round counts it (see
     ``RoundRunner.watch`` for what happens when the last one leaves)."""
-    records = state.runner.watch(live, live.log.subscribe(after, until_run_end=until_run_end))
+    records = state.runner.watch(
+        live, live.log.subscribe(after, until_run_end=until_run_end, until_paused=not until_run_end)
+    )
     return event_stream_response(records, heartbeat=state.settings.sse_heartbeat)
 
 

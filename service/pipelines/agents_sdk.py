@@ -189,6 +189,7 @@ class AgentsPipeline:
             _function_tool(tool, bound_strings=self.setup.bound_strings)
             for tool in self.setup.role_tools(role, ctx)
         ]
+        call_timeout = extra.pop("call_timeout", self.setup.call_timeout)
         model = extra.pop("model", None) or PolicyModel(
             self.model_factory(role, spec),
             ToolChoicePolicy(spec.tool_choice),
@@ -200,7 +201,7 @@ class AgentsPipeline:
             handoff_description=spec.handoff_description,
             instructions=instructions,
             model=model,
-            model_settings=ModelSettings(**spec.model_settings, include_usage=True, timeout=self.setup.call_timeout),
+            model_settings=ModelSettings(**spec.model_settings, include_usage=True, timeout=call_timeout),
             tools=tools,
             reset_tool_choice=False,
             **extra,
@@ -218,7 +219,8 @@ class AgentsPipeline:
             answer_handoff_schema(self.setup.config, bound_strings=self.setup.bound_strings),
         )
         if ctx.player is not None:  # a human takes the Answerer's place in the chain
-            answerer = self._agent("Answerer", ctx, handoffs=[to_judge], model=PlayerModel(ctx.player))
+            answerer = self._agent("Answerer", ctx, handoffs=[to_judge], model=PlayerModel(ctx.player),
+                                   call_timeout=None)  # the player's time is bounded by answer_timeout
         else:
             answerer = self._agent("Answerer", ctx, handoffs=[to_judge])
         to_answerer = handoff(answerer, input_filter=remove_all_tools, is_enabled=_question_is_set)

@@ -77,10 +77,6 @@ class ChatPipeline:
         else:
             await self._play_role("Answerer", ctx, transcript, done_when=lambda: ctx.answer is not None)
         await self._play_role("Judge", ctx, transcript, done_when=lambda: ctx.verdict is not None)
-        outcome = ctx.verdict_guardrail()  # the same tripwire the SDK runs on the Judge's output
-        with guardrail_span(outcome.name, triggered=outcome.triggered):
-            if outcome.triggered:
-                raise errors.RoundFailure(errors.INVALID_VERDICT, outcome.reason, role="Judge")
 
     async def _player_answers(self, ctx: RoundContext, transcript: list[dict[str, Any]]) -> None:
         """A human round: the player's answer takes the Answerer's turn (no model call)."""
@@ -142,6 +138,11 @@ class ChatPipeline:
                     f"The {role} did not finish its job in {MAX_CALLS_PER_ROLE} model calls.",
                     role=role,
                 )
+            if role == "Judge":  # the same tripwire the SDK runs on the Judge's output
+                outcome = ctx.verdict_guardrail()
+                with guardrail_span(outcome.name, triggered=outcome.triggered):
+                    if outcome.triggered:
+                        raise errors.RoundFailure(errors.INVALID_VERDICT, outcome.reason, role="Judge")
         ctx.events.step_finished()
 
     def _run_tool(self, call: _ToolCall, tools: list[RoundTool], ctx: RoundContext) -> str:

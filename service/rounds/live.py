@@ -27,6 +27,8 @@ class RoundEventLog:
         self._secrets = [s for s in secrets if s]
         self._changed = asyncio.Event()
         self._staged: list[EventRecord] | None = None
+        self.paused = False
+        """True between the two runs of a human round (waiting for the answer)."""
 
     @property
     def last_id(self) -> int:
@@ -62,19 +64,27 @@ class RoundEventLog:
         self.closed = True
         self._wake()
 
-    def reopen(self) -> None:
-        """A second run on the same round (a human's answer) is about to publish."""
-        self.closed = False
+    def pause(self) -> None:
+        """The round waits for a player's answer: nothing will come until it arrives."""
+        self.paused = True
+        self._wake()
+
+    def resume(self) -> None:
+        self.paused = False
 
     def _wake(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
-    async def subscribe(self, after: int = 0, *, until_run_end: bool = False) -> AsyncIterator[EventRecord]:
+    async def subscribe(
+        self, after: int = 0, *, until_run_end: bool = False, until_paused: bool = False
+    ) -> AsyncIterator[EventRecord]:
         """Every event with an id above ``after``, then live ones until the log closes.
 
         ``until_run_end`` stops after the first ``RUN_FINISHED`` or ``RUN_ERROR``: a human round
-        has two runs, and each request streams its own."""
+        has two runs, and each request streams its own. ``until_paused`` stops once caught up
+        with a round that waits for its player's answer (a re-attaching client would otherwise
+        hang until the player answers)."""
         position = max(after, 0)
         while True:
             changed = self._changed
@@ -84,6 +94,6 @@ class RoundEventLog:
                 position += 1
                 if until_run_end and record[1].get("type") in RUN_END_TYPES:
                     return
-            if self.closed:
+            if self.closed or (until_paused and self.paused):
                 return
             await changed.wait()

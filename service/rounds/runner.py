@@ -258,11 +258,13 @@ class RoundRunner:
             await asyncio.to_thread(self.store.mark_awaiting_answer, ctx.round_id, fields)
         finally:
             live.log.commit()
+            live.log.pause()
 
     def _resume(self, live: LiveRound) -> None:
         """Start the round's second run (the answer arrived, or the wait timed out)."""
         ctx = live.ctx
         live.status = "running"
+        live.log.resume()
         if live.deadline is not None:
             live.deadline.reschedule(asyncio.get_running_loop().time() + self.round_timeout)
         ctx.events.run_id = f"{ctx.round_id}.answer"

@@ -48,7 +48,7 @@ the Answerer answers, the Judge judges.</span></div>
       <ol id="game-rounds" class="game-rounds"><li class="muted">No game yet.</li></ol></section>
     <section aria-labelledby="lb-title"><h2 id="lb-title">Leaderboard</h2>
       <div class="table-wrap"><table id="leaderboard" class="grid compact"><thead><tr><th class="num">#</th><th>Who · pipeline</th>
-      <th class="num">Right</th><th class="num">Accuracy</th></tr></thead><tbody></tbody></table></div></section>
+      <th class="num">Right</th><th class="num" title="accuracy">%</th></tr></thead><tbody></tbody></table></div></section>
   </aside>
 </div>
 <div id="live" class="sr-only" aria-live="polite"></div>

@@ -10,7 +10,7 @@ import pytest
 from agents.testing import function_call
 
 from tests.conftest import ScriptedRoles
-from tests.fakes.scripted_openai import ScriptedOpenAIServer, tool_call
+from tests.fakes.scripted_openai import ScriptedOpenAIServer, auto_responder, tool_call
 from tests.support.sse import custom, outline, stream_round
 
 QUESTION = {"question": "3, 6, 12, 24, 48, 96, 192, 384, ?", "reference_answer": "768"}
@@ -172,3 +172,29 @@ def test_the_judge_rejects_wrong_or_manipulative_answers(make_settings, serve, h
     base_url, _ = serve(make_settings(), human_roles().factory)
     _, second = play_human(http, base_url, "agents", answer)
     assert custom(second, "verdict")[0]["correct"] is False
+
+
+@pytest.mark.parametrize("pipeline", ["agents", "chat"])
+def test_the_players_thinking_time_is_not_a_model_call(make_settings, serve, http, pipeline):
+    """The per-call limit (1 s here) must not cut the player's wait; only answer_timeout does."""
+    with ScriptedOpenAIServer(model="scripted-model") as model_server:
+        model_server.responder = auto_responder
+        base_url, _ = serve(make_settings(llm_base_url=model_server.base_url, model_profile="llama-cpp",
+                                          llm_timeout=1.0, answer_timeout=30.0))
+        first = stream_round(http, f"{base_url}/api/rounds", {"pipeline": pipeline, "mode": "human", **QUESTION})
+        round_id = custom(first, "round")[0]["round_id"]
+        time.sleep(1.8)
+        assert http.get(f"{base_url}/api/rounds/{round_id}").json()["status"] == "awaiting_answer"
+        second = stream_round(http, f"{base_url}/api/rounds/{round_id}/answer", {"answer": "768"})
+        assert second[-1].type == "RUN_FINISHED" and custom(second, "verdict")[0]["correct"] is True
+
+
+def test_reattaching_to_an_awaiting_round_ends_at_the_question(make_settings, serve, http):
+    base_url, _ = serve(make_settings(), human_roles().factory)
+    first = stream_round(http, f"{base_url}/api/rounds", {"pipeline": "agents", "mode": "human", **QUESTION})
+    round_id = custom(first, "round")[0]["round_id"]
+    replay = stream_round(http, f"{base_url}/api/rounds/{round_id}/events", method="GET")  # must not hang
+    assert [e.data for e in replay] == [e.data for e in first]
+    second = stream_round(http, f"{base_url}/api/rounds/{round_id}/answer", {"answer": "768"})
+    full = stream_round(http, f"{base_url}/api/rounds/{round_id}/events", method="GET")
+    assert [e.data for e in full] == [e.data for e in first + second]

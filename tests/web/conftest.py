@@ -1,8 +1,9 @@
-"""Browser tests of the trace pages: Debian's Chromium, headless, driven by Playwright's sync
+"""Browser tests of the web pages (the trace viewer; play, arena, compare): Debian's Chromium, headless, driven by Playwright's sync
 API, against the app (with :func:`service.web.include_web`) served on a real loopback socket.
 
-Sites are module-scoped: a site with one scripted round of each pipeline, and a site with
-synthetic traces (500 spans; hostile content) written straight into the app's TraceStore.
+Sites are module-scoped: a site with one scripted round of each pipeline, a site with
+synthetic traces (500 spans; hostile content) written straight into the app's TraceStore, and
+game sites whose scripted model answers every call (optionally paced like a real model).
 Screenshots land in ``artifacts/screenshots/`` for humans to look at.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +28,8 @@ from service.settings import Settings
 from service.web import include_web
 from tests.api.test_traces_api import QUESTION, agents_steps, chat_steps
 from tests.conftest import UNUSED_URL
-from tests.fakes.scripted_openai import Faults, ScriptedOpenAIServer
+from tests.fakes.scripted_openai import Faults, ScriptedOpenAIServer, _auto_step, auto_responder, paced_auto_responder
+from tests.fakes.scripted_openai import error as scripted_error
 from tests.support.server import serving
 from tests.support.sse import custom, stream_round
 
@@ -104,7 +107,7 @@ def open_page(browser: Any) -> Iterator[Any]:
 def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
+    page.screenshot(path=str(path), full_page=full_page, animations="disabled")
     return path
 
 
@@ -201,3 +204,78 @@ def synthetic_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         assert len(big_spans) == 500
         store.write_batch([big, hostile], [], big_spans + hostile_spans)
         yield Site(base_url, app)
+
+
+# The player's pages ---------------------------------------------------------------------------
+PHONE_375 = {"width": 375, "height": 812}
+
+
+def optional_settings(**values: Any) -> dict[str, Any]:
+    """Only the settings this version of :class:`Settings` knows (some are being added)."""
+    return {key: value for key, value in values.items() if key in Settings.model_fields}
+
+
+class Pacer:
+    """The scripted model's responder: :func:`auto_responder` (instant, "42" for any free text,
+    schema-valid arguments for any named tool); model-like pacing while ``delays`` is set;
+    ``answer`` replaces the free text; ``failing`` answers every call with an HTTP 503."""
+
+    def __init__(self) -> None:
+        self.delays: tuple[float, float] | None = None
+        self.answer: str | None = None
+        self.failing = False
+
+    def __call__(self, body: dict[str, Any]) -> Any:
+        if self.failing:
+            return scripted_error(503, "the scripted model is down")
+        if self.answer is not None:
+            return _auto_step(body, self.answer, Faults(), arg_chunks=3)
+        if self.delays is None:
+            return auto_responder(body)
+        return paced_auto_responder(*self.delays)(body)
+
+
+@dataclass
+class GameSite(Site):
+    pacer: Pacer | None = None
+    token: str | None = None
+
+    def api(self, path: str, **params: Any) -> Any:
+        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        response = httpx.get(self.base_url + path, params=params, headers=headers, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+
+@contextmanager
+def game_site_at(database: Path, **settings: Any) -> Iterator[GameSite]:
+    """The app on the scripted server with the ``llama-cpp`` profile (every model call names its
+    tool, so the auto responder answers every call): 5 model calls per agents round, 4 per chat."""
+    pacer = Pacer()
+    with ScriptedOpenAIServer(model="scripted-model", responder=pacer) as model_server:
+        values = {"llm_base_url": model_server.base_url, "model_profile": "llama-cpp",
+                  **optional_settings(rate_limit_rounds_per_minute=0), **settings}
+        with web_app(web_settings(database, **values)) as (base_url, app):
+            yield GameSite(base_url, app, pacer=pacer)
+
+
+@pytest.fixture(scope="module")
+def game_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameSite]:
+    with game_site_at(tmp_path_factory.mktemp("web") / "quizrelay.db") as site:
+        yield site
+
+
+def arithmetic_answer(question: str) -> str:
+    """The answer to an easy "arithmetic" question ("Calculate 3 + -4."), as tests/test_cli.py does."""
+    expression = re.search(r"Calculate (.+?)\.?$", question.strip()).group(1)  # type: ignore[union-attr]
+    assert re.fullmatch(r"[-+*/() 0-9]+", expression), expression
+    return str(int(eval(expression)))  # noqa: S307 - digits and operators only, checked above
+
+
+def wait_for_options(page: Any, select: str = "select[name=category]") -> None:
+    """Wait until the categories from the API fill the page's select."""
+    page.wait_for_function(f"document.querySelector({select!r}).options.length > 1")
+
+
+def fits_the_screen(page: Any) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

@@ -106,8 +106,8 @@
       if (used) headers.set("Authorization", "Bearer " + used);
       response = await fetch(path, { ...options, headers });
       if (response.status !== 401) return response;
-      if (QR.token() !== used) continue; // another request got a new token meanwhile
       const detail = await QR.errorDetail(response.clone());
+      if (QR.token() !== used) continue; // another request got a new token meanwhile (checked after the await)
       const why = used ? "The stored token was refused (" + detail + "). Enter a valid one." :
         "This service needs an access token (" + detail + ").";
       if (!(await QR.askToken(why))) return response;
@@ -163,6 +163,8 @@
     const text = abs >= 1 ? abs.toFixed(2) : abs >= 0.01 ? abs.toFixed(4) : abs.toPrecision(3);
     return (cost < 0 ? "-" : "") + "$" + text;
   };
+  /** "1 question", "2 questions" (`many` defaults to `one` + "s"). */
+  QR.plural = (n, one, many) => QR.fmtInt(n) + " " + (Number(n) === 1 ? one : many || one + "s");
   QR.fmtPct = (part, whole) => (whole ? Math.round((100 * part) / whole) + "%" : "—");
   const pad = (n) => String(n).padStart(2, "0");
   /** Local date and time, "2026-05-01 14:03:09". */

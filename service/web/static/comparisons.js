@@ -54,7 +54,7 @@
   function showRun(id, settings) {
     openId = id;
     run.hidden = false;
-    document.getElementById("run-title").textContent = "Comparison " + QR.shortId(id) + " · " + settings.rounds + " questions · " +
+    document.getElementById("run-title").textContent = "Comparison " + QR.shortId(id) + " · " + QR.plural(settings.rounds, "question") + " · " +
       ((settings.categories || []).join(", ") || "mixed categories") + " · " + (settings.difficulty || "any difficulty") + " · seed " + settings.seed;
     if (location.search !== QR.qs({ id })) history.replaceState(null, "", "/compare" + QR.qs({ id }));
   }

@@ -115,6 +115,7 @@
       if (type === "CUSTOM") return this.custom(event.name, event.value || {});
       if (type === "RUN_STARTED") return this.setState("running", "running", "running");
       if (type === "STEP_STARTED") {
+        this.lastStep = event.stepName;
         this.setActive(event.stepName);
         this.laneState(event.stepName, "working…");
         this.say(event.stepName + " is working");
@@ -186,6 +187,11 @@
         const note = el("p", "lane-note", "Model call failed (" + (value.code || "error") + "): retry " + value.retry + " of " +
           value.max_retries + " in " + QR.fmtMs(value.delay_ms) + ". " + (value.message || ""));
         this.append(note, value.role);
+      } else if (name === "guardrail") {
+        const note = el("p", "lane-note guard" + (value.triggered ? " tripped" : ""), (value.triggered ? "Guardrail tripped: " : "Guardrail passed: ") +
+          (value.name || "guardrail") + (value.triggered && value.reason ? " — " + value.reason : ""));
+        note.title = value.reason || "";
+        this.append(note, value.role);
       } else if (name === "verdict") {
         this.showVerdict(value);
       } else if (name === "usage") {
@@ -231,7 +237,7 @@
       box.dataset.correct = String(!!v.correct);
       const agreed = v.judge_agreed === false ? "the Judge disagreed" : v.judge_agreed === true ? "the Judge agreed" : "";
       box.innerHTML = '<div class="verdict-head"><span class="verdict-mark" aria-hidden="true">' + (v.correct ? "✓" : "✗") + "</span><b>" +
-        (v.correct ? "Right" : "Wrong") + '</b><span class="muted">score ' + esc(v.score) + "</span></div>" +
+        (v.correct ? "Right" : "Wrong") + '</b><span class="muted">score ' + esc(typeof v.score === "number" ? Number(v.score.toFixed(2)) : v.score) + "</span></div>" +
         '<p class="verdict-why">' + esc(v.explanation || "") + "</p>" +
         '<dl class="kv"><dt>Reference answer</dt><dd class="verdict-ref">' + esc(v.reference_answer || "—") + "</dd>" +
         (v.decided_by ? "<dt>Decided by</dt><dd>" + esc(v.decided_by) + (agreed ? " (" + esc(agreed) +
@@ -262,8 +268,9 @@
 
     failed(code, message) {
       this.error = { code, message };
-      const lane = this.lane(this.active);
-      if (lane) { lane.classList.add("failed"); this.laneState(this.active, "failed"); }
+      const role = this.active || this.lastStep; // the step where it broke (it is closed before RUN_ERROR)
+      const lane = this.lane(role);
+      if (lane) { lane.classList.remove("done"); lane.classList.add("failed"); this.laneState(role, "failed"); }
       this.setActive(null);
       const box = this.$(".round-error");
       box.hidden = false;

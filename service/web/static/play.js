@@ -60,9 +60,9 @@
     }
   }
 
-  function newView() {
+  function newView(number) {
     stage.replaceChildren();
-    view = new QR.RoundView(stage, { title: "Round " + (game.score.played + 1) + " of " + game.rounds_planned,
+    view = new QR.RoundView(stage, { title: "Round " + number + " of " + game.rounds_planned,
       pipeline: game.pipeline, human: game.mode === "human", announce: true });
     return view;
   }
@@ -95,7 +95,7 @@
   async function playRound() {
     next.hidden = true;
     controller = new AbortController();
-    const v = newView();
+    const v = newView(game.rounds.length + 1);
     try {
       const run = await QR.followRound({ body: { game_id: game.id }, ...handlers(v) });
       if (isInterrupt(run.end)) askAnswer(v, run.key, run.lastId);
@@ -108,7 +108,7 @@
   /** Re-attach to a round in play (after a reload): replay its events, then carry on. */
   async function attach(roundId) {
     controller = new AbortController();
-    const v = newView();
+    const v = newView(game.rounds.length);
     try {
       let run = await QR.followRound({ key: roundId, ...handlers(v) });
       while (isInterrupt(run.end)) {

@@ -55,7 +55,7 @@
       return '<tr data-metric="' + row.key + '"><th scope="row">' + esc(row.label) + "</th>" + cells + '<td class="num diff-col">' + diff + "</td></tr>";
     });
     const settings = result.settings || {};
-    return '<table class="grid summary-table"><caption>' + esc(QR.fmtInt(settings.rounds) + " questions, each asked of both pipelines") +
+    return '<table class="grid summary-table"><caption>' + esc(QR.plural(settings.rounds, "question") + ", each asked of both pipelines") +
       ' · difference chat − agents (<span class="delta less">green: chat less</span>, <span class="delta more">red: chat more</span>)</caption>' +
       '<thead><tr><th scope="col">Per pipeline</th><th scope="col" class="num">' + QR.pipelineBadge("agents") + '</th><th scope="col" class="num">' +
       QR.pipelineBadge("chat") + '</th><th scope="col" class="num diff-col">chat − agents</th></tr></thead><tbody>' + rows.join("") + "</tbody></table>";

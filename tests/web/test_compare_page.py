@@ -1,0 +1,133 @@
+"""The compare page in a real browser: a small comparison run live (progress to 4/4, the rounds
+as they finish), its summary table and SVG charts with the API's numbers, the list of previous
+comparisons, and opening a stored one by URL."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from tests.web.conftest import PHONE_375, GameSite, fits_the_screen, screenshot
+
+ROLES = ("Questioner", "Answerer", "Judge")
+
+
+def summary(page, metric: str, pipeline: str) -> str:
+    return page.locator(f'#summary td[data-metric="{metric}"][data-pipeline="{pipeline}"]').inner_text()
+
+
+def bar(page, chart: str, role: str, pipeline: str) -> str:
+    return page.locator(f'[data-chart="{chart}"] rect[data-group="{role}"][data-series="{pipeline}"]').get_attribute("data-value")
+
+
+def fmt_ms(ms: float) -> str:
+    """QR.fmtMs for the values a scripted round takes (under 10 s)."""
+    if ms < 10:
+        return f"{round(ms, 1):g} ms"
+    if ms < 1000:
+        return f"{math.floor(ms + 0.5)} ms"  # Math.round: halves go up
+    return f"{round(ms / 1000, 2):g} s"
+
+
+def test_a_comparison_runs_live_and_reports_with_charts(game_site: GameSite, open_page):
+    site, page = game_site, open_page()
+    page.goto(site.base_url + "/compare")
+    page.wait_for_selector("#categories input[value=arithmetic]")
+    page.fill("input[name=rounds]", "2")
+    page.check("#categories input[value=arithmetic]")
+    page.check("#categories input[value=gcd]")
+    page.select_option("select[name=difficulty]", "easy")
+    page.fill("input[name=seed]", "7")
+    page.click("#setup button[type=submit]")
+
+    page.wait_for_function("document.getElementById('run-count').textContent === '4 / 4 rounds'", timeout=30_000)
+    assert page.locator("#run-bar").get_attribute("aria-valuenow") == "4"
+    assert page.locator("#run-bar").get_attribute("aria-valuemax") == "4"
+    rows = page.locator("#progress-table tbody tr")
+    assert rows.count() == 4
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.pipeline)") == ["agents", "chat", "agents", "chat"]
+    assert [c.strip() for c in page.locator("#progress-table tbody td:nth-child(3)").all_inner_texts()] == ["arithmetic", "arithmetic", "gcd", "gcd"]
+    page.wait_for_selector("#summary table")
+    comparison_id = re.search(r"id=(cmp_[A-Za-z0-9_-]+)", page.url).group(1)
+    stored = site.api(f"/api/comparisons/{comparison_id}")
+    assert stored["status"] == "completed"
+    result = stored["result"]
+    trace_links = page.locator("#progress-table a.trace-page").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+    assert trace_links == [f"/traces/{q['rounds'][p]['trace_id']}" for q in result["questions"] for p in ("agents", "chat")]
+
+    # The summary table: the API's per-pipeline statistics.
+    assert (summary(page, "model_calls", "agents"), summary(page, "model_calls", "chat")) == ("5.0", "4.0")
+    assert (summary(page, "model_calls_total", "agents"), summary(page, "model_calls_total", "chat")) == ("10", "8")
+    assert summary(page, "completed", "agents") == summary(page, "completed", "chat") == "2 / 2"
+    assert summary(page, "errors", "agents") == "none"
+    assert summary(page, "cost", "agents") == "$0"
+    for pipeline in ("agents", "chat"):
+        stats = result["pipelines"][pipeline]
+        assert summary(page, "ttft_median", pipeline) == fmt_ms(stats["ttft_ms"]["median"])
+        assert summary(page, "round_p95", pipeline) == fmt_ms(stats["round_ms"]["p95"])
+        assert summary(page, "overhead_ms", pipeline) == fmt_ms(stats["overhead_ms"]["median"])
+        assert summary(page, "overhead_share", pipeline) == f"{round(stats['overhead_share'] * 100, 1):.1f}%"
+        assert summary(page, "input_tokens", pipeline) == f"{stats['input_tokens']['mean']:,.1f}"
+        assert summary(page, "correct", pipeline).startswith(f"{stats['correct']} / 2")
+    assert page.locator('#summary tr[data-metric="model_calls"] .delta').inner_text() == "\u22121"
+
+    # Latency: one dot per round and a median mark per pipeline, in two strip plots.
+    for chart, key in (("round_ms", "round_ms"), ("ttft_ms", "ttft_ms")):
+        for pipeline in ("agents", "chat"):
+            series = page.locator(f'[data-chart="{chart}"] g[data-series="{pipeline}"]')
+            dots = sorted(float(v) for v in series.locator("circle.dot").evaluate_all("cs => cs.map(c => c.dataset.value)"))
+            assert dots == sorted(q["rounds"][pipeline][key] for q in result["questions"])
+            assert float(series.locator("line.median").get_attribute("data-value")) == result["pipelines"][pipeline][key]["median"]
+
+    # Per role: the mean of the traces' roll-ups.
+    page.wait_for_selector('[data-chart="model_calls"] svg')
+    assert [bar(page, "model_calls", r, "agents") for r in ROLES] == ["2", "1", "2"]
+    assert [bar(page, "model_calls", r, "chat") for r in ROLES] == ["1", "1", "2"]
+    traces = {p: [site.api(f"/api/traces/{q['rounds'][p]['trace_id']}", content="false") for q in result["questions"]] for p in ("agents", "chat")}
+    for pipeline, loaded in traces.items():
+        for role in ROLES:
+            mean = sum(t["rollups"]["by_role"][role]["input_tokens"] for t in loaded) / len(loaded)
+            assert float(bar(page, "input_tokens", role, pipeline)) == round(mean, 1)
+    assert page.locator("#chart-roles svg").count() == 4
+
+    # Per question: both rounds, links to both traces and to their comparison.
+    for q in result["questions"]:
+        row = page.locator(f'#questions tr[data-index="{q["index"]}"]')
+        a, b = q["rounds"]["agents"]["trace_id"], q["rounds"]["chat"]["trace_id"]
+        assert row.locator('td[data-pipeline="agents"] a').get_attribute("href") == f"/traces/{a}"
+        assert row.locator('td[data-pipeline="chat"] a').get_attribute("href") == f"/traces/{b}"
+        assert row.locator("a.compare-page").get_attribute("href") == f"/traces/compare?a={a}&b={b}"
+        assert q["question"] in row.inner_text()
+    screenshot(page, "compare-desktop")
+
+    # Previous comparisons list it; opening it by URL shows the stored result.
+    listed = page.locator(f'#history tr[data-comparison="{comparison_id}"]')
+    listed.wait_for()
+    assert listed.get_attribute("aria-current") == "true" and "arithmetic, gcd" in listed.inner_text()
+    page.goto(site.base_url + "/compare")
+    page.locator(f'#history tr[data-comparison="{comparison_id}"] a').click()
+    page.wait_for_selector("#summary table")
+    assert page.url.endswith(f"/compare?id={comparison_id}")
+    assert page.locator("#run-count").inner_text() == "4 / 4 rounds"
+    assert page.locator("#progress-table tbody tr").count() == 4
+    assert summary(page, "model_calls", "chat") == "4.0"
+    page.wait_for_selector('[data-chart="output_tokens"] svg')
+
+
+def test_the_compare_page_at_phone_width_and_a_missing_comparison(game_site: GameSite, open_page):
+    site, page = game_site, open_page(PHONE_375)
+    page.goto(site.base_url + "/compare")
+    page.wait_for_selector("#categories input[value=arithmetic]")
+    page.fill("input[name=rounds]", "1")
+    page.click("#setup button[type=submit]")
+    page.wait_for_selector('[data-chart="model_calls"] svg', timeout=30_000)
+    assert page.locator("#run-count").inner_text() == "2 / 2 rounds"
+    assert fits_the_screen(page), "the compare page overflows a 375 px screen"
+    width = page.locator('[data-chart="round_ms"] svg').evaluate("el => el.getBoundingClientRect().width")
+    assert width <= 375
+    screenshot(page, "compare-phone")
+
+    page.goto(site.base_url + "/compare?id=cmp_nope")
+    page.wait_for_selector("#status.error")
+    assert "no comparison with id 'cmp_nope'" in page.locator("#status").inner_text()
+    page.console_errors.clear()  # the browser logs the 404 response
