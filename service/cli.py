@@ -26,12 +26,20 @@ def _serve(args: argparse.Namespace) -> int:
     from .app import create_app
     from .settings import get_settings
 
+    _configure_logging(args.log_level)
     settings = get_settings()
     app = create_app(settings)
     where = "the embedded model" if settings.uses_embedded_model else settings.llm_base_url
     print(f"quizrelay: serving on http://{args.host}:{args.port} with {settings.model_name} ({where})", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5)
     return 0
+
+
+def _configure_logging(level: str) -> None:
+    logging.getLogger().setLevel(level.upper())
+    # One line per model request is noise at INFO; failures are reported by the rounds.
+    for noisy in ("httpx", "httpx2", "openai"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def _model_serve(args: argparse.Namespace) -> int:

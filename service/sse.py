@@ -28,12 +28,14 @@ def frame(event_id: int, data: dict[str, Any]) -> bytes:
 HEARTBEAT = b": ping\n\n"
 
 
-async def encode(
-    records: AsyncIterator[tuple[int, dict[str, Any]]], *, heartbeat: float = HEARTBEAT_SECONDS
-) -> AsyncIterator[bytes]:
-    """Frame ``records``; send a heartbeat comment whenever none arrives for ``heartbeat`` s."""
-    iterator = aiter(records)
-    pending: asyncio.Task[tuple[int, dict[str, Any]]] | None = None
+Batch = list[tuple[int, dict[str, Any]]]
+
+
+async def encode(batches: AsyncIterator[Batch], *, heartbeat: float = HEARTBEAT_SECONDS) -> AsyncIterator[bytes]:
+    """Frame each batch of records as one chunk (one socket write); send a heartbeat comment
+    whenever nothing arrives for ``heartbeat`` seconds."""
+    iterator = aiter(batches)
+    pending: asyncio.Task[Batch] | None = None
     try:
         while True:
             if pending is None:
@@ -43,12 +45,12 @@ async def encode(
                 yield HEARTBEAT
                 continue
             try:
-                event_id, data = pending.result()
+                batch = pending.result()
             except StopAsyncIteration:
                 return
             finally:
                 pending = None
-            yield frame(event_id, data)
+            yield b"".join(frame(event_id, data) for event_id, data in batch)
     finally:
         if pending is not None:
             pending.cancel()
@@ -58,7 +60,13 @@ async def encode(
             await iterator.aclose()  # type: ignore[attr-defined]
 
 
-def event_stream_response(records: AsyncIterator[tuple[int, dict[str, Any]]], *, heartbeat: float = HEARTBEAT_SECONDS) -> StreamingResponse:
+def event_stream_response(batches: AsyncIterator[Batch], *, heartbeat: float = HEARTBEAT_SECONDS) -> StreamingResponse:
     return StreamingResponse(
-        encode(records, heartbeat=heartbeat), media_type="text/event-stream", headers=SSE_HEADERS
+        encode(batches, heartbeat=heartbeat), media_type="text/event-stream", headers=SSE_HEADERS
     )
+
+
+async def replay(records: Batch) -> AsyncIterator[Batch]:
+    """Stored records as a stream (a finished round or comparison)."""
+    if records:
+        yield records

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import StreamingResponse
 
 from ..comparisons import ComparisonRequestData
-from ..sse import event_stream_response
+from ..sse import event_stream_response, replay
 from .access import PlayerDep, StartLimit, visible
 from .deps import StateDep
 from .rounds import SSE_RESPONSE, unprocessable
@@ -62,9 +61,4 @@ async def comparison_events(comparison_id: str, state: StateDep, player: PlayerD
     row = await asyncio.to_thread(state.games.get_comparison, comparison_id)
     if row is None or not visible(row.owner, player):
         raise HTTPException(404, detail=f"no comparison with id {comparison_id!r}")
-    return event_stream_response(_replay([(i, data) for i, data in enumerate(row.events or [], start=1) if i > after]))
-
-
-async def _replay(records: list[tuple[int, dict[str, Any]]]) -> AsyncIterator[tuple[int, dict[str, Any]]]:
-    for record in records:
-        yield record
+    return event_stream_response(replay([(i, data) for i, data in enumerate(row.events or [], start=1) if i > after]))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Header, HTTPException, Query
@@ -12,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from .. import games
 from ..rounds.player import AnswerRejected
 from ..rounds.runner import InvalidRoundRequest, LiveRound
-from ..sse import event_stream_response
+from ..sse import event_stream_response, replay
 from ..storage.tables import RoundRow
 from .access import PlayerDep, StartLimit, visible
 from .deps import ServiceState, StateDep
@@ -133,12 +132,7 @@ async def round_events(
     if row is None:
         raise _not_found(round_id)
     records = await asyncio.to_thread(state.rounds.events_after, round_id, after)
-    return event_stream_response(_replay(records), heartbeat=state.settings.sse_heartbeat)
-
-
-async def _replay(records: list[tuple[int, dict[str, Any]]]) -> AsyncIterator[tuple[int, dict[str, Any]]]:
-    for record in records:
-        yield record
+    return event_stream_response(replay(records), heartbeat=state.settings.sse_heartbeat)
 
 
 def _links(round_id: str, trace_id: str) -> dict[str, str]:

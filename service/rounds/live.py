@@ -17,6 +17,9 @@ from ag_ui.core import BaseEvent
 from ..errors import scrub
 
 EventRecord = tuple[int, dict[str, Any]]
+EventBatch = list[EventRecord]
+"""Records a subscriber gets at once: every event available when it wakes, so a busy stream
+is written with one socket write per batch rather than one per event."""
 RUN_END_TYPES = ("RUN_FINISHED", "RUN_ERROR")
 
 
@@ -78,7 +81,7 @@ class RoundEventLog:
 
     async def subscribe(
         self, after: int = 0, *, until_run_end: bool = False, until_paused: bool = False
-    ) -> AsyncIterator[EventRecord]:
+    ) -> AsyncIterator[EventBatch]:
         """Every event with an id above ``after``, then live ones until the log closes.
 
         ``until_run_end`` stops after the first ``RUN_FINISHED`` or ``RUN_ERROR``: a human round
@@ -88,12 +91,16 @@ class RoundEventLog:
         position = max(after, 0)
         while True:
             changed = self._changed
-            while position < len(self.records):
-                record = self.records[position]
-                yield record
-                position += 1
-                if until_run_end and record[1].get("type") in RUN_END_TYPES:
-                    return
+            if position < len(self.records):
+                batch = self.records[position:]
+                if until_run_end:
+                    for index, record in enumerate(batch):
+                        if record[1].get("type") in RUN_END_TYPES:
+                            yield batch[: index + 1]
+                            return
+                position += len(batch)
+                yield batch
+                continue
             if self.closed or (until_paused and self.paused):
                 return
             await changed.wait()

@@ -25,7 +25,7 @@ from ..pipelines.base import Pipeline
 from ..questions.source import QuestionSource, supplied_question
 from ..storage.rounds import NewRound, RoundStore, utcnow
 from .context import RoundContext
-from .live import EventRecord, RoundEventLog
+from .live import EventBatch, RoundEventLog
 from .models import Question, RoundTimings
 from .player import AnswerRejected, PlayerSeat
 from .record import LiveRound, round_row_fields, round_summary
@@ -170,7 +170,7 @@ class RoundRunner:
         drawn = await asyncio.to_thread(ctx.question_provider)
         ctx.question_provider = lambda: drawn
 
-    async def watch(self, live: LiveRound, records: AsyncIterator[EventRecord]) -> AsyncIterator[EventRecord]:
+    async def watch(self, live: LiveRound, records: AsyncIterator[EventBatch]) -> AsyncIterator[EventBatch]:
         """Pass a client's stream through, counting the clients of the round. With
         ``on_disconnect="cancel"``, a running round nobody watches for ``disconnect_grace``
         seconds is cancelled (and stored as failed); with ``"finish"`` it plays on."""

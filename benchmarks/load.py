@@ -1,0 +1,488 @@
+"""Load and overhead benchmark of quizrelay's streamed rounds (details: benchmarks/README.md).
+
+    cd /work/main && .venv/bin/python benchmarks/load.py --levels 1,50,200 [--rounds-at-1 10] [--json out.json]
+
+Starts (and always stops) the scripted model server (``python -m tests.fakes.scripted_openai``: a
+call's first chunk after --first-token-delay s, the others --token-interval s apart) and the service
+on it (profile llama-cpp, rate limit off, fresh SQLite, a supplied question in every round). Per
+level N it plays N rounds at once over SSE (level 1: --rounds-at-1 one by one), agents and chat
+interleaved, one connection each, and reports errors, event ids not exactly 1..n, replays (GET
+/api/rounds/{id}/events) that differ, time to first event / first token / end, gaps between events
+("gap": all, so including each model call's own first-token wait; "token gap": between deltas of
+one stream, sent --token-interval apart), the service's CPU s per round (/proc) and VmHWM/VmRSS.
+At level 1 each round is followed by its exact model calls (captured first) made straight to the
+model server, one after the other: the service's added time to first token and round time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ctypes
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from openai import AsyncOpenAI, AsyncStream
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # tests.fakes, for the capture run
+
+QUESTION = {"question": "3, 6, 12, 24, ?", "reference_answer": "48"}
+PIPELINES = ("agents", "chat")
+TOKEN_TYPES = ("TEXT_MESSAGE_CONTENT", "TOOL_CALL_ARGS")
+END_TYPES = ("RUN_FINISHED", "RUN_ERROR")
+TYPE_RE = re.compile(r'data: ?\{"type":"([A-Z_]+)"')
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# --- processes ----------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return sum(values) - values[3] - values[4], sum(values)
+
+
+class Child:
+    """A child process, its output in a log file; its CPU time and memory from /proc."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], logdir: Path, ready_url: str) -> None:
+        self.name, self.log_path = name, logdir / f"{name}.log"
+        self._log = self.log_path.open("wb")
+
+        def die_with_parent() -> None:  # PR_SET_PDEATHSIG; and Ctrl-C as usual even if started with it ignored
+            ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+        self.proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True, preexec_fn=die_with_parent)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                if httpx.get(ready_url, timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not answer {ready_url}:\n{self.tail()}")
+
+    def cpu(self, thread: int | None = None) -> float:
+        """utime + stime in seconds, of all threads or of one (its tid; the pid is the main thread)."""
+        task = f"task/{thread}/" if thread else ""
+        fields = Path(f"/proc/{self.proc.pid}/{task}stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+    def memory_mib(self) -> tuple[float, float]:
+        """(peak resident VmHWM, current VmRSS) in MiB."""
+        status = dict(re.findall(r"^(VmHWM|VmRSS):\s+(\d+) kB", Path(f"/proc/{self.proc.pid}/status").read_text(), re.M))
+        return int(status["VmHWM"]) / 1024, int(status["VmRSS"]) / 1024
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()  # uvicorn shuts down gracefully; the model server just ends
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+    def tail(self, lines: int = 25) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def start_service(name: str, port: int, model_url: str, workdir: Path) -> Child:
+    env = dict(os.environ, QUIZRELAY_LLM_BASE_URL=model_url, QUIZRELAY_MODEL="scripted-model",
+               QUIZRELAY_MODEL_PROFILE="llama-cpp", QUIZRELAY_RATE_LIMIT_ROUNDS_PER_MINUTE="0",
+               QUIZRELAY_DATABASE_URL=f"sqlite:///{workdir / name}.db")
+    argv = [sys.executable, "-m", "service", "serve", "--port", str(port), "--log-level", "warning"]
+    return Child(name, argv, env, workdir, f"http://127.0.0.1:{port}/healthz")
+
+
+# --- one round through the service --------------------------------------------------------------
+@dataclass
+class Round:
+    pipeline: str
+    end: str | None = None  # RUN_FINISHED, RUN_ERROR, or None: the stream broke off
+    error: str | None = None
+    round_id: str | None = None
+    ids: list[int] = field(default_factory=list)
+    data_lines: int = 0
+    first_event: float | None = None
+    first_token: float | None = None
+    total: float | None = None
+    gaps: list[float] = field(default_factory=list)
+    token_gaps: list[float] = field(default_factory=list)
+    cpu: float | None = None  # level 1 only: the service's CPU seconds for this round
+    replay_match: bool | None = None
+
+
+async def play_round(client: httpx.AsyncClient, base: str, pipeline: str) -> Round:
+    result, last, last_kind = Round(pipeline), 0.0, ""
+    started = time.perf_counter()
+    try:
+        async with client.stream("POST", f"{base}/api/rounds", json={"pipeline": pipeline, **QUESTION}) as response:
+            if response.status_code != 200:
+                result.error = f"HTTP {response.status_code}: {(await response.aread())[:200]!r}"
+                return result
+            async for line in response.aiter_lines():
+                if line.startswith("id:"):
+                    result.ids.append(int(line[3:]))
+                if not line.startswith("data:"):
+                    continue
+                now = time.perf_counter()
+                kind = match.group(1) if (match := TYPE_RE.match(line)) else "?"
+                result.data_lines += 1
+                if result.first_event is None:
+                    result.first_event, result.round_id = now - started, json.loads(line[5:]).get("runId")
+                else:
+                    result.gaps.append(now - last)
+                    if kind in TOKEN_TYPES and kind == last_kind:
+                        result.token_gaps.append(now - last)
+                if result.first_token is None and kind in TOKEN_TYPES:
+                    result.first_token = now - started
+                if kind in END_TYPES:
+                    result.end, result.total = kind, now - started
+                    result.error = json.loads(line[5:]).get("code") if kind == "RUN_ERROR" else None
+                last, last_kind = now, kind
+    except httpx.HTTPError as exc:
+        result.error = f"{type(exc).__name__}: {exc}"
+    if result.end is None and result.error is None:
+        result.error = "stream ended without RUN_FINISHED or RUN_ERROR"
+    return result
+
+
+async def check_replays(client: httpx.AsyncClient, base: str, rounds: list[Round]) -> None:
+    """Compare each round's live ids with ``GET /api/rounds/{id}/events`` (the stored events)."""
+    limit = asyncio.Semaphore(16)
+
+    async def check(result: Round) -> None:
+        async with limit, client.stream("GET", f"{base}/api/rounds/{result.round_id}/events") as response:
+            ids = [int(line[3:]) async for line in response.aiter_lines() if line.startswith("id:")]
+        result.replay_match = ids == result.ids
+
+    await asyncio.gather(*(check(r) for r in rounds if r.round_id))
+
+
+# --- the same model calls, straight to the model server -----------------------------------------
+def capture_calls(workdir: Path) -> dict[str, list[dict[str, Any]]]:
+    """The exact request bodies one round of each pipeline sends (unpaced in-process model server)."""
+    from tests.fakes.scripted_openai import ScriptedOpenAIServer, paced_auto_responder
+
+    calls, port = {}, free_port()
+    with ScriptedOpenAIServer(responder=paced_auto_responder(0.0, 0.0)) as server:
+        child = start_service("capture-service", port, server.base_url, workdir)
+        try:
+            for pipeline in PIPELINES:
+                before = len(server.requests)
+                body = httpx.post(f"http://127.0.0.1:{port}/api/rounds", json={"pipeline": pipeline, **QUESTION},
+                                  timeout=60).text
+                if '"type":"RUN_FINISHED"' not in body:
+                    raise RuntimeError(f"capture round ({pipeline}) did not finish:\n{body[-800:]}")
+                calls[pipeline] = [r.body for r in server.requests[before:] if r.path.endswith("/chat/completions")]
+        finally:
+            child.stop()
+    return calls
+
+
+def call_name(body: dict[str, Any]) -> str:
+    choice = body.get("tool_choice")
+    return choice["function"]["name"] if isinstance(choice, dict) else "text"
+
+
+@dataclass
+class Direct:
+    pipeline: str
+    first_token: float | None
+    total: float
+    gaps: list[float]
+    cpu: float  # this process's CPU seconds (meaningful one at a time)
+
+
+async def direct_round(oai: AsyncOpenAI, pipeline: str, bodies: list[dict[str, Any]]) -> Direct:
+    """A round's model calls, one after the other, with nothing in between but this loop."""
+    first, last, gaps = None, 0.0, []
+    started, cpu = time.perf_counter(), time.process_time()
+    for body in bodies:
+        stream = await oai.post("/chat/completions", body=body, cast_to=ChatCompletion, stream=True,
+                                stream_cls=AsyncStream[ChatCompletionChunk])
+        async for chunk in stream:
+            now = time.perf_counter()
+            gaps += [now - last] if last else []
+            last = now
+            if first is None and any(c.delta.content or any(t.function and t.function.arguments
+                                                            for t in c.delta.tool_calls or []) for c in chunk.choices):
+                first = now - started
+    return Direct(pipeline, first, time.perf_counter() - started, gaps, time.process_time() - cpu)
+
+
+# --- levels -------------------------------------------------------------------------------------
+def ms(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100) of seconds, in ms."""
+    ordered = sorted(values)
+    return round(ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)] * 1000, 1) if ordered else None
+
+
+def summarize(rounds: list[Round], wall: float) -> dict[str, Any]:
+    def series(name: str) -> list[float]:
+        return [getattr(r, name) for r in rounds if getattr(r, name) is not None]
+
+    gaps, token_gaps = [g for r in rounds for g in r.gaps], [g for r in rounds for g in r.token_gaps]
+    return {
+        "rounds": len(rounds), "rounds_per_s": round(len(rounds) / wall, 2) if wall else None,
+        "errors": sum(r.end != "RUN_FINISHED" for r in rounds),
+        "error_codes": dict(Counter(r.error for r in rounds if r.error)),
+        "rounds_with_bad_ids": sum(r.ids != list(range(1, len(r.ids) + 1)) or len(r.ids) != r.data_lines for r in rounds),
+        "lost_events": sum(len(set(range(1, max(r.ids, default=0) + 1)) - set(r.ids)) for r in rounds),
+        "duplicated_events": sum(len(r.ids) - len(set(r.ids)) for r in rounds),
+        "replay_mismatches": sum(r.replay_match is False for r in rounds),
+        "replay_checked": sum(r.replay_match is not None for r in rounds),
+        "events_per_round": round(statistics.mean(len(r.ids) for r in rounds), 1) if rounds else None,
+        **{f"{name}_p{q}_ms": ms(series(name), q) for name in ("first_event", "first_token", "total") for q in (50, 99)},
+        "gap_p99_ms": ms(gaps, 99), "gap_max_ms": ms(gaps, 100),
+        "token_gap_p99_ms": ms(token_gaps, 99), "token_gap_max_ms": ms(token_gaps, 100),
+        "cpu_s_per_round": round(statistics.mean(series("cpu")), 4) if rounds and len(series("cpu")) == len(rounds) else None,
+    }
+
+
+async def settled_cpu(child: Child, quiet: float = 0.3) -> float:
+    """The child's CPU time once it stops growing (the trace writer finishing behind the rounds)."""
+    value, still_since, deadline = child.cpu(), time.monotonic(), time.monotonic() + 10
+    while time.monotonic() - still_since < quiet and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+        if (now := child.cpu()) != value:
+            value, still_since = now, time.monotonic()
+    return value
+
+
+async def run_level(name: str, n: int, pipelines: tuple[str, ...], ctx: dict[str, Any]) -> dict[str, Any]:
+    """N rounds at once (``n`` > 1), or --rounds-at-1 rounds one by one, each with a direct replay."""
+    client, base, svc, model, oai, calls = (ctx[k] for k in ("client", "base", "service", "model", "oai", "calls"))
+    pick = lambda i: pipelines[i % len(pipelines)]  # noqa: E731
+    cpu0, loop0, model0, client0 = svc.cpu(), svc.cpu(svc.proc.pid), model.cpu(), time.process_time()
+    (busy0, all0), started, directs = machine_ticks(), time.perf_counter(), []
+    if n == 1:
+        rounds = []
+        for i in range(ctx["rounds_at_1"]):
+            before = svc.cpu()
+            rounds.append(await play_round(client, base, pick(i)))
+            rounds[-1].cpu = await settled_cpu(svc, quiet=0.15) - before
+            directs.append(await direct_round(oai, pick(i), calls[pick(i)]))
+        wall = sum(r.total or 0.0 for r in rounds)
+    else:
+        rounds = list(await asyncio.gather(*(play_round(client, base, pick(i)) for i in range(n))))
+        wall = time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    service_cpu, loop_cpu = await settled_cpu(svc) - cpu0, svc.cpu(svc.proc.pid) - loop0
+    model_cpu, client_cpu, (busy1, all1) = model.cpu() - model0, time.process_time() - client0, machine_ticks()
+    (peak, rss), replay0 = svc.memory_mib(), svc.cpu()
+    await check_replays(client, base, rounds)
+    level = {
+        "name": name, "concurrency": n, "pipelines": list(pipelines), "wall_s": round(wall, 3),
+        "service_cpu_s": round(service_cpu, 2), "service_cpu_s_per_round": round(service_cpu / len(rounds), 4),
+        "service_cpu_pct_of_core": round(100 * service_cpu / elapsed, 1),
+        "loop_thread_cpu_s": round(loop_cpu, 2), "loop_thread_pct_of_core": round(100 * loop_cpu / elapsed, 1),
+        "model_server_cpu_s": round(model_cpu, 2), "client_cpu_s": round(client_cpu, 2),
+        "other_processes_cpu_s": round(max(0.0, (busy1 - busy0) / TICKS - service_cpu - model_cpu - client_cpu), 2),
+        "machine_busy_pct": round(100 * (busy1 - busy0) / max(1, all1 - all0), 1),
+        "service_peak_rss_mib": round(peak, 1), "service_rss_mib": round(rss, 1),
+        "replay_cpu_s_per_round": round((await settled_cpu(svc) - replay0) / len(rounds), 4),
+        "all": summarize(rounds, wall),
+        **({p: summarize([r for r in rounds if r.pipeline == p], 0) for p in pipelines} if len(pipelines) > 1 else {}),
+        "rounds_detail": [{k: v for k, v in asdict(r).items() if k not in ("gaps", "token_gaps", "ids")}
+                          | {"events": len(r.ids)} for r in rounds],
+    }
+    if n == 1:
+        level["overhead"] = overhead(rounds, directs, calls)
+    elif ctx["direct_at_load"]:  # the same calls, n rounds at once, from this one process: no service
+        cpu, started = time.process_time(), time.perf_counter()
+        done = [d for d in await asyncio.gather(*(direct_round(oai, pick(i), calls[pick(i)]) for i in range(n)),
+                                                return_exceptions=True) if isinstance(d, Direct)]
+        level["direct_at_load"] = {"wall_s": round(time.perf_counter() - started, 3), "errors": n - len(done),
+                                   "total_p50_ms": ms([d.total for d in done], 50), "total_p99_ms": ms([d.total for d in done], 99),
+                                   "cpu_s_per_round": round((time.process_time() - cpu) / n, 4),
+                                   "gap_p99_ms": ms([g for d in done for g in d.gaps], 99)}
+    return level
+
+
+def overhead(rounds: list[Round], directs: list[Direct], calls: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Service vs direct at concurrency 1, per pipeline (medians, ms)."""
+    rows, med = [], lambda values: round(statistics.median(values) * 1000, 1)
+    for pipeline in PIPELINES:
+        served = [r for r in rounds if r.pipeline == pipeline and r.end == "RUN_FINISHED" and r.first_token]
+        direct = [d for d in directs if d.pipeline == pipeline and d.first_token]
+        if served and direct:
+            s_ttft, d_ttft = med([r.first_token for r in served]), med([d.first_token for d in direct])
+            s_round, d_round = med([r.total for r in served]), med([d.total for d in direct])
+            rows.append({
+                "pipeline": pipeline, "model_calls": [call_name(b) for b in calls[pipeline]], "samples": len(served),
+                "ttft_direct_ms": d_ttft, "ttft_service_ms": s_ttft, "ttft_added_ms": round(s_ttft - d_ttft, 1),
+                "ttft_ratio": round(s_ttft / d_ttft, 3), "round_direct_ms": d_round, "round_service_ms": s_round,
+                "round_added_ms": round(s_round - d_round, 1), "round_added_pct": round(100 * (s_round / d_round - 1), 2),
+                "round_ratio": round(s_round / d_round, 3), "direct_gap_p99_ms": ms([g for d in direct for g in d.gaps], 99),
+                "direct_client_cpu_ms_per_round": med([d.cpu for d in direct]),
+                "service_cpu_ms_per_round": med([r.cpu for r in served if r.cpu is not None]),
+            })
+    return rows
+
+
+# --- output -------------------------------------------------------------------------------------
+ROWS = [  # the table of a level: label, the summary fields shown in that row
+    ("rounds, rounds/s", ("rounds", "rounds_per_s")), ("errors (not RUN_FINISHED)", ("errors", "error_codes")),
+    ("ids not 1..n / lost / dup", ("rounds_with_bad_ids", "lost_events", "duplicated_events")),
+    ("replay mismatch / checked", ("replay_mismatches", "replay_checked")), ("events per round", ("events_per_round",)),
+    ("first event p50 / p99 ms", ("first_event_p50_ms", "first_event_p99_ms")),
+    ("first token p50 / p99 ms", ("first_token_p50_ms", "first_token_p99_ms")),
+    ("round p50 / p99 ms", ("total_p50_ms", "total_p99_ms")), ("gap p99 / max ms", ("gap_p99_ms", "gap_max_ms")),
+    ("token gap p99 / max ms", ("token_gap_p99_ms", "token_gap_max_ms")), ("service CPU s / round", ("cpu_s_per_round",)),
+]
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 1 else f"{value:,.1f}"
+    return "-" if value in (None, {}) else str(value)
+
+
+def print_level(level: dict[str, Any]) -> None:
+    columns, n = ["all", *[p for p in level["pipelines"] if p in level]], level["all"]["rounds"]
+    print(f"\n== {level['name']}: {n} rounds {'one at a time' if level['concurrency'] == 1 else 'at once'} "
+          f"({' + '.join(level['pipelines'])}) ==")
+    level["all"]["cpu_s_per_round"] = level["all"]["cpu_s_per_round"] or level["service_cpu_s_per_round"]
+    print(f"{'':27}" + "".join(f"{c:>24}" for c in columns))
+    for label, keys in ROWS:
+        print(f"{label:27}" + "".join(f"{' / '.join(fmt(level[c][k]) for k in keys):>24}" for c in columns))
+    print(f"service: {level['service_cpu_s']} CPU s = {level['service_cpu_pct_of_core']}% of a core (event-loop thread "
+          f"{level['loop_thread_pct_of_core']}%), peak RSS {level['service_peak_rss_mib']} MiB, RSS {level['service_rss_mib']} "
+          f"MiB; replaying a round (GET events) {1000 * level['replay_cpu_s_per_round']:.1f} ms CPU\n"
+          f"CPU s: model server {level['model_server_cpu_s']}, this client {level['client_cpu_s']}, other processes "
+          f"{level['other_processes_cpu_s']}; machine busy {level['machine_busy_pct']}% of {os.cpu_count()} cores")
+    if d := level.get("direct_at_load"):
+        print(f"same calls without the service ({n} at once from this process): {d['errors']} errors, round p50 / p99 "
+              f"{fmt(d['total_p50_ms'])} / {fmt(d['total_p99_ms'])} ms, gap p99 {d['gap_p99_ms']} ms, "
+              f"{1000 * d['cpu_s_per_round']:.1f} ms CPU per round")
+
+
+def print_overhead(rows: list[dict[str, Any]]) -> None:
+    print("\n== overhead at concurrency 1: service vs the same model calls straight to the model server (medians) ==")
+    print(f"{'pipeline':9}{'n':>3} | {'TTFT direct':>11}{'service':>9}{'added':>8}{'ratio':>7} | {'round direct':>12}"
+          f"{'service':>9}{'added':>8}{'added %':>8}{'ratio':>7} | target: TTFT +10 ms, round +2 %")
+    verdict = lambda good: "met" if good else "MISSED"  # noqa: E731
+    for r in rows:
+        print(f"{r['pipeline']:9}{r['samples']:>3} | {r['ttft_direct_ms']:>11.1f}{r['ttft_service_ms']:>9.1f}"
+              f"{r['ttft_added_ms']:>8.1f}{r['ttft_ratio']:>7.3f} | {r['round_direct_ms']:>12.1f}{r['round_service_ms']:>9.1f}"
+              f"{r['round_added_ms']:>8.1f}{r['round_added_pct']:>8.2f}{r['round_ratio']:>7.3f} | TTFT "
+              f"{verdict(r['ttft_added_ms'] < 10)}, round {verdict(r['round_added_pct'] < 2)}")
+    for r in rows:
+        print(f"  {r['pipeline']}: {len(r['model_calls'])} calls ({', '.join(r['model_calls'])}); direct: p99 gap between "
+              f"chunks {r['direct_gap_p99_ms']} ms, client CPU {r['direct_client_cpu_ms_per_round']} ms per round; "
+              f"service CPU {r['service_cpu_ms_per_round']} ms per round")
+
+
+# --- main ---------------------------------------------------------------------------------------
+async def benchmark(args: argparse.Namespace, workdir: Path, children: list[Child]) -> dict[str, Any]:
+    calls = capture_calls(workdir)
+    model_port, service_port = free_port(), free_port()
+    model_url = f"http://127.0.0.1:{model_port}/v1"
+    children.append(Child("model-server", [sys.executable, "-m", "tests.fakes.scripted_openai", "--port", str(model_port),
+                                           "--first-token-delay", str(args.first_token_delay),
+                                           "--token-interval", str(args.token_interval)],
+                          dict(os.environ), workdir, f"{model_url}/models"))
+    children.append(start_service("service", service_port, model_url, workdir))
+    model, service, base = children[0], children[1], f"http://127.0.0.1:{service_port}"
+    biggest = max([*args.levels, args.per_pipeline, 1]) + 16
+    # No keep-alive: each round gets a new connection, never an idle one the server is closing
+    # (uvicorn closes idle connections after 5 s; reusing one as it does fails with ReadError).
+    limits = httpx.Limits(max_connections=biggest, max_keepalive_connections=0)
+    async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(300.0, connect=60.0, pool=300.0)) as client, \
+            AsyncOpenAI(base_url=model_url, api_key="unused", max_retries=0, timeout=60.0) as oai:
+        ctx = {"client": client, "base": base, "service": service, "model": model, "oai": oai, "calls": calls,
+               "rounds_at_1": args.rounds_at_1, "direct_at_load": args.direct_at_load}
+        for _ in range(args.warmup):  # first rounds import and build things lazily: not measured
+            for pipeline in PIPELINES:
+                await play_round(client, base, pipeline)
+                await direct_round(oai, pipeline, calls[pipeline])
+        plan = [(f"level {n}", n, PIPELINES) for n in args.levels]
+        plan += [(f"{p} only", args.per_pipeline, (p,)) for p in PIPELINES if args.per_pipeline]
+        levels = []
+        for name, n, pipelines in plan:
+            levels.append(await run_level(name, n, pipelines, ctx))
+            print_level(levels[-1])
+            if "overhead" in levels[-1]:
+                print_overhead(levels[-1]["overhead"])
+    service.stop()
+    log = service.log_path.read_text(errors="replace").splitlines()
+    problems = [line[:200] for line in log if re.search(r"\b(WARNING|ERROR|CRITICAL)\b|Traceback", line)]
+    print("\n".join([f"\nservice log: {len(log)} lines, {len(problems)} warnings/errors", *problems[:10]]))
+    return {"config": {k: v for k, v in vars(args).items() if k != "json"}, "cpu_count": os.cpu_count(),
+            "model_calls": {p: [call_name(b) for b in c] for p, c in calls.items()},
+            "levels": levels}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=type(
+        "Formatter", (argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter), {}))
+    parser.add_argument("--levels", default="1,50,200", type=lambda s: [int(x) for x in s.split(",")],
+                        help="load levels: 1 = rounds one at a time, with the overhead comparison; N > 1 = N rounds "
+                             "at once, pipelines interleaved")
+    parser.add_argument("--rounds-at-1", type=int, default=10, help="rounds at level 1, pipelines alternating")
+    parser.add_argument("--per-pipeline", type=int, default=50, metavar="N",
+                        help="then N rounds at once of each pipeline alone: CPU per pipeline (0: skip)")
+    parser.add_argument("--direct-at-load", action="store_true",
+                        help="after each level N > 1, make the same model calls for N rounds at once straight from "
+                             "this process: what one Python process needs for them without the service")
+    parser.add_argument("--warmup", type=int, default=2, help="unmeasured rounds per pipeline first")
+    parser.add_argument("--first-token-delay", type=float, default=0.1, help="model server: s before a call's first chunk")
+    parser.add_argument("--token-interval", type=float, default=0.02, help="model server: s between later chunks")
+    parser.add_argument("--json", metavar="PATH", help="also write every result (per round too) as JSON to PATH")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, databases)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    workdir, children = Path(tempfile.mkdtemp(prefix="quizrelay-load-")), []
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # raises KeyboardInterrupt: clean up
+    try:
+        result = asyncio.run(benchmark(args, workdir, children))
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=2, default=str))
+            print(f"results written to {args.json}")
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        for child in children:
+            print(f"--- {child.name} log tail ---\n{child.tail()}", file=sys.stderr)
+        raise
+    finally:
+        for child in reversed(children):
+            child.stop()
+        print(f"work directory kept: {workdir}") if args.keep else shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
