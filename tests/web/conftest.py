@@ -28,7 +28,8 @@ from service.settings import Settings
 from service.web import include_web
 from tests.api.test_traces_api import QUESTION, agents_steps, chat_steps
 from tests.conftest import UNUSED_URL
-from tests.fakes.scripted_openai import Faults, ScriptedOpenAIServer, _auto_step, auto_responder, paced_auto_responder
+from tests.fakes.openai_steps import _auto_step
+from tests.fakes.scripted_openai import Faults, ScriptedOpenAIServer, auto_responder, paced_auto_responder
 from tests.fakes.scripted_openai import error as scripted_error
 from tests.support.server import serving
 from tests.support.sse import custom, stream_round
