@@ -123,12 +123,13 @@ async def round_events(
         if not last_event_id.strip().isdigit() or len(last_event_id.strip()) > 9:
             raise HTTPException(422, detail="Last-Event-ID must be the numeric id of an event")
         after = int(last_event_id)
-    await _check_visible(state, round_id, player)
     live = state.runner.live.get(round_id)
     if live is not None:
+        if not visible(live.owner, player):
+            raise _not_found(round_id)
         return _stream(state, live, after, until_run_end=False)
     row = await asyncio.to_thread(state.rounds.get_round, round_id)
-    if row is None:
+    if row is None or not visible(row.owner, player):
         raise _not_found(round_id)
     records = await asyncio.to_thread(state.rounds.events_after, round_id, after)
     return event_stream_response(replay(records), heartbeat=state.settings.sse_heartbeat)

@@ -60,14 +60,7 @@ class RoundStore:
                 raise KeyError(round_id)
             for key, value in fields.items():
                 setattr(row, key, value)
-            existing = set(
-                session.scalars(select(RoundEventRow.seq).where(RoundEventRow.round_id == round_id))
-            )
-            session.add_all(
-                RoundEventRow(round_id=round_id, seq=seq, data=data)
-                for seq, data in events
-                if seq not in existing
-            )
+            session.add_all(RoundEventRow(round_id=round_id, seq=seq, data=data) for seq, data in events)
 
     def get_round(self, round_id: str) -> RoundRow | None:
         with self.db.reading() as session:

@@ -37,20 +37,16 @@ class TraceStore:
         spans: list[dict[str, Any]],
         outcomes: list[Outcome] = (),  # type: ignore[assignment]
     ) -> None:
-        """One transaction for a batch from the processor's queue (idempotent, so a retried
-        batch is harmless)."""
+        """One transaction for a batch from the processor's queue (the SDK reports each trace
+        start and each span end once, so rows are inserted without looking them up first)."""
         with self.db.transaction() as session:
-            for trace in traces:
-                if session.get(TraceRow, trace["id"]) is None:
-                    session.add(TraceRow(**trace))
+            session.add_all(TraceRow(**trace) for trace in traces)
             session.flush()
             for trace_id, ended_at in trace_ends:
                 row = session.get(TraceRow, trace_id)
                 if row is not None:
                     row.ended_at = ended_at
-            for span in spans:
-                if session.get(SpanRow, span["id"]) is None:
-                    session.add(SpanRow(**span))
+            session.add_all(SpanRow(**span) for span in spans)
             session.flush()
             for trace_id, error, role in outcomes:
                 self._apply_outcome(session, trace_id, error, role)
