@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 from tests.web.conftest import PHONE_375, GameSite, fits_the_screen, screenshot
 
@@ -20,13 +21,19 @@ def bar(page, chart: str, role: str, pipeline: str) -> str:
     return page.locator(f'[data-chart="{chart}"] rect[data-group="{role}"][data-series="{pipeline}"]').get_attribute("data-value")
 
 
+def to_fixed(value: float, digits: int) -> str:
+    """JavaScript's Number(x.toFixed(d)) as text: the exact binary value, ties away from zero."""
+    exact = Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return f"{float(exact):g}"
+
+
 def fmt_ms(ms: float) -> str:
     """QR.fmtMs for the values a scripted round takes (under 10 s)."""
     if ms < 10:
-        return f"{round(ms, 1):g} ms"
+        return f"{to_fixed(ms, 1)} ms"
     if ms < 1000:
         return f"{math.floor(ms + 0.5)} ms"  # Math.round: halves go up
-    return f"{round(ms / 1000, 2):g} s"
+    return f"{to_fixed(ms / 1000, 2)} s"
 
 
 def test_a_comparison_runs_live_and_reports_with_charts(game_site: GameSite, open_page):
@@ -66,7 +73,7 @@ def test_a_comparison_runs_live_and_reports_with_charts(game_site: GameSite, ope
         assert summary(page, "ttft_median", pipeline) == fmt_ms(stats["ttft_ms"]["median"])
         assert summary(page, "round_p95", pipeline) == fmt_ms(stats["round_ms"]["p95"])
         assert summary(page, "overhead_ms", pipeline) == fmt_ms(stats["overhead_ms"]["median"])
-        assert summary(page, "overhead_share", pipeline) == f"{round(stats['overhead_share'] * 100, 1):.1f}%"
+        assert summary(page, "overhead_share", pipeline) == f"{stats['overhead_share']:.1%}"
         assert summary(page, "input_tokens", pipeline) == f"{stats['input_tokens']['mean']:,.1f}"
         assert summary(page, "correct", pipeline).startswith(f"{stats['correct']} / 2")
     assert page.locator('#summary tr[data-metric="model_calls"] .delta').inner_text() == "\u22121"

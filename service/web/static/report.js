@@ -19,7 +19,7 @@
   let token = 0;
 
   const fixed1 = (v) => (v === null || v === undefined ? "—" : Number(v).toFixed(1));
-  const share = (v) => (v === null || v === undefined ? "—" : (Math.round(v * 1000) / 10).toFixed(1) + "%");
+  const share = (v) => (v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%");
   const errors = (s) => Object.entries(s.errors || {}).map(([code, count]) => code + " ×" + count).join(", ") || "none";
   const spread = (s, key, q) => (s[key] || {})[q];
   const ROWS = [
