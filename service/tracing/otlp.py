@@ -33,7 +33,7 @@ bridge leaves out or gets wrong for this service:
 Export runs on its own ``TracerProvider`` (never the global one) through a ``BatchSpanProcessor``:
 spans are queued on the event loop and sent by the batch thread, with a short request timeout, so
 a collector that is down costs a round nothing. Secrets are scrubbed from every exported string
-by an exporter wrapper, the last step before the wire. Flush and shutdown are bounded: the SDK's
+by an exporter wrapper (``otlp_redaction.py``), the last step before the wire. Flush and shutdown are bounded: the SDK's
 batch processor ignores its own flush timeout, so both run in a helper thread that is waited on
 for at most ``timeout_s``.
 """
@@ -44,7 +44,7 @@ import copy
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -59,14 +59,14 @@ from opentelemetry.instrumentation.openai_agents.span_processor import (
 )
 from opentelemetry.instrumentation.openai_agents.version import __version__ as _bridge_version
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.semconv.schemas import Schemas
 from opentelemetry.trace import Status, StatusCode
 from opentelemetry.util.re import parse_env_headers
 from opentelemetry.util.types import AttributeValue
 
-from ..errors import scrub
+from .otlp_redaction import RedactingSpanExporter
 
 logger = logging.getLogger(__name__)
 
@@ -325,58 +325,6 @@ class OtlpTracingProcessor(GenAISemanticProcessor):
         if self.exporter is not None:  # stop retrying now rather than at the export deadline
             self.exporter.shutdown()
         return False
-
-
-class RedactingSpanExporter(SpanExporter):
-    """Scrubs secrets from every exported string (name, attributes, events, status) and trims
-    the bridge's ``"<message>: "`` status format when no error data is exported."""
-
-    def __init__(self, inner: SpanExporter, secrets: Iterable[str] = ()) -> None:
-        self.inner = inner
-        self.secrets = [s for s in secrets if s]
-        self._shut = False
-        self._shut_lock = threading.Lock()
-
-    def _text(self, value: str) -> str:
-        cleaned = scrub(value, self.secrets)
-        return cleaned if isinstance(cleaned, str) else value
-
-    def _attributes(self, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
-        return {key: scrub(value, self.secrets) for key, value in (attributes or {}).items()}
-
-    def _redact(self, span: ReadableSpan) -> ReadableSpan:
-        status = span.status
-        if status.status_code is StatusCode.ERROR:
-            description = self._text((status.description or "").removesuffix(": ").removesuffix(": None"))
-            status = Status(StatusCode.ERROR, description or None)
-        return ReadableSpan(
-            name=self._text(span.name),
-            context=span.context,
-            parent=span.parent,
-            resource=span.resource,
-            attributes=self._attributes(span.attributes),
-            events=[Event(self._text(e.name), self._attributes(e.attributes), e.timestamp) for e in span.events],
-            links=span.links,
-            kind=span.kind,
-            status=status,
-            start_time=span.start_time,
-            end_time=span.end_time,
-            instrumentation_scope=span.instrumentation_scope,
-        )
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        return self.inner.export([self._redact(span) for span in spans])
-
-    def shutdown(self) -> None:
-        """Once: the batch processor calls it after a bounded close may already have."""
-        with self._shut_lock:
-            if self._shut:
-                return
-            self._shut = True
-        self.inner.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.inner.force_flush(timeout_millis)
 
 
 @dataclass(frozen=True)
