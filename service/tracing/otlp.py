@@ -33,9 +33,9 @@ bridge leaves out or gets wrong for this service:
 Export runs on its own ``TracerProvider`` (never the global one) through a ``BatchSpanProcessor``:
 spans are queued on the event loop and sent by the batch thread, with a short request timeout, so
 a collector that is down costs a round nothing. Secrets are scrubbed from every exported string
-by an exporter wrapper (``otlp_redaction.py``), the last step before the wire. Flush and shutdown are bounded: the SDK's
-batch processor ignores its own flush timeout, so both run in a helper thread that is waited on
-for at most ``timeout_s``.
+by an exporter wrapper (``otlp_redaction.py``), the last step before the wire. Flush and
+shutdown are bounded: the SDK's batch processor ignores its own flush timeout, so both run in a
+helper thread that is waited on for at most ``timeout_s``.
 """
 
 from __future__ import annotations
