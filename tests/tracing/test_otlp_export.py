@@ -1,10 +1,9 @@
 """OTLP export of both pipelines' traces, checked at a real OTLP/HTTP receiver on loopback.
 
 Rounds are played through the service over HTTP against the scripted OpenAI-compatible server
-(real ``openai`` client, real streamed chunks, real token usage). The app does not wire the OTLP
-processor in yet, so :func:`otlp_processor_of` puts one next to the store processor exactly as
-the app will (``set_trace_processors([store, otlp.processor])``); once the app does it itself,
-the same helper finds and uses the app's processor and every test still holds.
+(real ``openai`` client, real streamed chunks, real token usage). With an OTLP endpoint in the
+environment the app lists its OTLP processor after the store processor
+(``set_trace_processors([store, otlp.processor])``); :func:`otlp_processor_of` finds it there.
 """
 
 from __future__ import annotations
@@ -104,28 +103,18 @@ def model_server() -> Iterator[ScriptedOpenAIServer]:
 
 
 @pytest.fixture
-def otlp_processor_of() -> Iterator[Callable[[Any], OtlpTracingProcessor]]:
-    """The app's OTLP processor if it has one; else one built from the app's settings, listed
-    after the store processor the app installed. Ours are shut down after the test."""
-    built: list[OtlpTracingProcessor] = []
+def otlp_processor_of() -> Callable[[Any], OtlpTracingProcessor]:
+    """The OTLP processor the app installed next to its store processor (the app must wire it
+    in itself when an endpoint is configured; nothing here adds one)."""
 
-    def find_or_add(app: Any) -> OtlpTracingProcessor:
-        service = app.state.service
+    def find(app: Any) -> OtlpTracingProcessor:
         processors = current_processors()
-        assert service.tracing in processors, "the store processor must stay installed"
+        assert app.state.service.tracing in processors, "the store processor must stay installed"
         wired = [p for p in processors if isinstance(p, OtlpTracingProcessor)]
-        if wired:
-            return wired[0]
-        export = build_otlp_processor(include_content=service.settings.trace_include_content,
-                                      secrets=service.settings.secrets())
-        assert export is not None, "OTEL_EXPORTER_OTLP_ENDPOINT is set: export must be on"
-        set_trace_processors([*processors, export.processor])
-        built.append(export.processor)
-        return export.processor
+        assert len(wired) == 1, f"the app must install one OTLP processor, found {processors}"
+        return wired[0]
 
-    yield find_or_add
-    for processor in built:
-        processor.close(5)
+    return find
 
 
 def play(http: Any, base_url: str, pipeline: str, **extra: Any) -> list[SseEvent]:
