@@ -211,11 +211,6 @@ def synthetic_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 PHONE_375 = {"width": 375, "height": 812}
 
 
-def optional_settings(**values: Any) -> dict[str, Any]:
-    """Only the settings this version of :class:`Settings` knows (some are being added)."""
-    return {key: value for key, value in values.items() if key in Settings.model_fields}
-
-
 class Pacer:
     """The scripted model's responder: :func:`auto_responder` (instant, "42" for any free text,
     schema-valid arguments for any named tool); model-like pacing while ``delays`` is set;
@@ -255,7 +250,7 @@ def game_site_at(database: Path, **settings: Any) -> Iterator[GameSite]:
     pacer = Pacer()
     with ScriptedOpenAIServer(model="scripted-model", responder=pacer) as model_server:
         values = {"llm_base_url": model_server.base_url, "model_profile": "llama-cpp",
-                  **optional_settings(rate_limit_rounds_per_minute=0), **settings}
+                  "rate_limit_rounds_per_minute": 0, **settings}
         with web_app(web_settings(database, **values)) as (base_url, app):
             yield GameSite(base_url, app, pacer=pacer)
 
