@@ -34,6 +34,21 @@ ALLOWED_PLACEHOLDERS: dict[str, set[str]] = {
 }
 
 
+MODEL_SETTING_KEYS = {
+    "temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty",
+    # OpenAI's reasoning models (o-series, gpt-5): they take these instead of max_tokens.
+    "max_completion_tokens", "reasoning_effort",
+}
+"""Chat Completions parameters a role may set; both pipelines send them as named here."""
+
+
+def _known_model_settings(value: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(value) - MODEL_SETTING_KEYS
+    if unknown:
+        raise ValueError(f"unknown model_settings {sorted(unknown)}; allowed: {sorted(MODEL_SETTING_KEYS)}")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -43,7 +58,14 @@ class ProfileOverride(_Strict):
 
     model: str | None = None
     model_settings: dict[str, Any] = Field(default_factory=dict)
+    """Merged into the role's settings key by key; ``null`` removes a default (a reasoning model
+    rejects ``temperature`` and ``max_tokens``)."""
     tool_choice: ToolChoiceSpec | None = None
+
+    @field_validator("model_settings")
+    @classmethod
+    def _known_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _known_model_settings(value)
 
 
 class AgentSpec(_Strict):
@@ -63,19 +85,15 @@ class AgentSpec(_Strict):
     @field_validator("model_settings")
     @classmethod
     def _known_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
-        unknown = set(value) - MODEL_SETTING_KEYS
-        if unknown:
-            raise ValueError(
-                f"unknown model_settings {sorted(unknown)}; allowed: {sorted(MODEL_SETTING_KEYS)}"
-            )
-        return value
+        return _known_model_settings(value)
 
     def for_profile(self, profile: str) -> AgentSpec:
         """This spec with the profile's overrides merged in (model settings key by key)."""
         override = self.profiles.get(profile)
         if override is None:
             return self
-        merged_settings = {**self.model_settings, **override.model_settings}
+        merged_settings = {key: value for key, value in {**self.model_settings, **override.model_settings}.items()
+                           if value is not None}
         return self.model_copy(
             update={
                 "model": override.model or self.model,
@@ -83,9 +101,6 @@ class AgentSpec(_Strict):
                 "tool_choice": override.tool_choice or self.tool_choice,
             }
         )
-
-
-MODEL_SETTING_KEYS = {"temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty"}
 
 
 class ToolParameterSpec(_Strict):

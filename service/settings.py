@@ -7,6 +7,7 @@ test can build a :class:`Settings` object and hand it to :func:`service.app.crea
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -14,8 +15,13 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ModelProfileName = Literal["auto", "openai", "ollama", "llama-cpp", "generic"]
-"""Which server quirks to expect. ``auto`` infers it from the base URL (see :meth:`Settings.profile`)."""
+ModelProfileName = Literal["auto", "openai", "openai-reasoning", "ollama", "llama-cpp", "generic"]
+"""Which server quirks to expect. ``auto`` infers it from the base URL and model name (see
+:meth:`Settings.profile`)."""
+
+OPENAI_REASONING_MODEL = re.compile(r"^(o\d|gpt-5)(?!-chat)")
+"""OpenAI's reasoning models (o1, o3, o4-mini, gpt-5, gpt-5-mini...): they reject ``max_tokens``
+and any ``temperature`` but the default. ``gpt-5-chat-latest`` is a plain chat model."""
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -168,7 +174,7 @@ class Settings(BaseSettings):
             return "llama-cpp"
         url = self.llm_base_url or ""
         if "api.openai.com" in url:
-            return "openai"
+            return "openai-reasoning" if OPENAI_REASONING_MODEL.match(self.model or "") else "openai"
         if ":11434" in url:
             return "ollama"
         return "generic"

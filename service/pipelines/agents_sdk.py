@@ -34,6 +34,7 @@ from agents.exceptions import ModelBehaviorError
 from agents.extensions.handoff_filters import remove_all_tools
 from agents.models.interface import Model, ModelTracing
 from agents.tool_context import ToolContext
+from openai.types.shared import Reasoning
 
 from .. import errors
 from ..agent_specs import AgentSpec
@@ -55,6 +56,18 @@ from .sdk_stream import SdkStreamTranslator
 from .tool_choice import ToolChoicePolicy, done_tools_in_history
 
 _TOKEN_EVENT_TYPES = ("response.output_text.delta", "response.function_call_arguments.delta")
+
+def sdk_model_settings(values: dict[str, Any], **fixed: Any) -> ModelSettings:
+    """A role's ``model_settings`` as the SDK's :class:`ModelSettings`, so that both pipelines
+    send the same request parameters: ``ModelSettings`` has no ``max_completion_tokens`` (it goes
+    as an extra argument) and carries ``reasoning_effort`` as ``reasoning.effort``."""
+    values = dict(values)
+    limit = values.pop("max_completion_tokens", None)
+    extra_args = {"max_completion_tokens": limit} if limit is not None else None
+    effort = values.pop("reasoning_effort", None)
+    reasoning = Reasoning(effort=effort) if effort is not None else None
+    return ModelSettings(**values, reasoning=reasoning, extra_args=extra_args, **fixed)
+
 
 ModelFactory = Callable[[str, AgentSpec], Model]
 """Builds the model of one role (the app uses the ``openai`` client; tests a ScriptedModel)."""
@@ -201,7 +214,7 @@ class AgentsPipeline:
             handoff_description=spec.handoff_description,
             instructions=instructions,
             model=model,
-            model_settings=ModelSettings(**spec.model_settings, include_usage=True, timeout=call_timeout),
+            model_settings=sdk_model_settings(spec.model_settings, include_usage=True, timeout=call_timeout),
             tools=tools,
             reset_tool_choice=False,
             **extra,
