@@ -92,8 +92,8 @@ class AgentSpec(_Strict):
         override = self.profiles.get(profile)
         if override is None:
             return self
-        merged_settings = {key: value for key, value in {**self.model_settings, **override.model_settings}.items()
-                           if value is not None}
+        merged = {**self.model_settings, **override.model_settings}
+        merged_settings = {key: value for key, value in merged.items() if value is not None}
         return self.model_copy(
             update={
                 "model": override.model or self.model,

@@ -57,6 +57,7 @@ from .tool_choice import ToolChoicePolicy, done_tools_in_history
 
 _TOKEN_EVENT_TYPES = ("response.output_text.delta", "response.function_call_arguments.delta")
 
+
 def sdk_model_settings(values: dict[str, Any], **fixed: Any) -> ModelSettings:
     """A role's ``model_settings`` as the SDK's :class:`ModelSettings`, so that both pipelines
     send the same request parameters: ``ModelSettings`` has no ``max_completion_tokens`` (it goes
