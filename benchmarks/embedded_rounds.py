@@ -22,13 +22,18 @@ def play(client: httpx.Client, url: str, pipeline: str, seed: int) -> dict:
     started = time.perf_counter()
     first_delta = None
     events = []
-    with client.stream("POST", f"{url}/api/rounds", json={"pipeline": pipeline, "seed": seed}) as response:
+    with client.stream(
+        "POST", f"{url}/api/rounds", json={"pipeline": pipeline, "seed": seed}
+    ) as response:
         response.raise_for_status()
         for line in response.iter_lines():
             if line.startswith("data: "):
                 event = json.loads(line[6:])
                 events.append(event)
-                if first_delta is None and event["type"] in ("TEXT_MESSAGE_CONTENT", "TOOL_CALL_ARGS"):
+                if first_delta is None and event["type"] in (
+                    "TEXT_MESSAGE_CONTENT",
+                    "TOOL_CALL_ARGS",
+                ):
                     first_delta = time.perf_counter() - started
     elapsed = time.perf_counter() - started
     last = events[-1]
@@ -64,7 +69,10 @@ def main() -> None:
                 result = play(client, args.url, pipeline, args.seed + i)
                 results[pipeline].append(result)
                 status = "ok" if result["ok"] else f"FAILED ({result['error']})"
-                print(f"{pipeline:6} round {i + 1:2}: {status:24} {result['seconds']:5.1f} s  {result['category']}", flush=True)
+                print(
+                    f"{pipeline:6} round {i + 1:2}: {status:24} {result['seconds']:5.1f} s  {result['category']}",
+                    flush=True,
+                )
     print()
     header = f"{'pipeline':8} {'verdicts':>9} {'median s':>9} {'p95 s':>7} {'ttft ms':>8} {'calls':>6} {'in tok':>7} {'out tok':>8} {'correct':>8}"
     print(header)
@@ -77,8 +85,10 @@ def main() -> None:
         tokens_in = statistics.mean(r["usage"].get("input_tokens", 0) for r in rows)
         tokens_out = statistics.mean(r["usage"].get("output_tokens", 0) for r in rows)
         correct = sum(1 for r in rows if r["correct"])
-        print(f"{pipeline:8} {ok:>4}/{len(rows):<4} {statistics.median(seconds):9.2f} {pct(seconds, 0.95):7.2f} "
-              f"{statistics.median(ttfts):8.0f} {calls:6.1f} {tokens_in:7.0f} {tokens_out:8.0f} {correct:>8}")
+        print(
+            f"{pipeline:8} {ok:>4}/{len(rows):<4} {statistics.median(seconds):9.2f} {pct(seconds, 0.95):7.2f} "
+            f"{statistics.median(ttfts):8.0f} {calls:6.1f} {tokens_in:7.0f} {tokens_out:8.0f} {correct:>8}"
+        )
         errors = Counter(r["error"] for r in rows if not r["ok"])
         if errors:
             print(f"         errors: {dict(errors)}")

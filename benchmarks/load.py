@@ -39,7 +39,7 @@ from openai import AsyncOpenAI, AsyncStream
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_report import ms, print_level, print_overhead, summarize  # noqa: E402
+from load_report import ms, print_level, print_overhead, summarize
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests.fakes, for the capture run
@@ -68,16 +68,27 @@ def machine_ticks() -> tuple[int, int]:
 class Child:
     """A child process, its output in a log file; its CPU time and memory from /proc."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], logdir: Path, ready_url: str) -> None:
+    def __init__(
+        self, name: str, argv: list[str], env: dict[str, str], logdir: Path, ready_url: str
+    ) -> None:
         self.name, self.log_path = name, logdir / f"{name}.log"
         self._log = self.log_path.open("wb")
 
-        def die_with_parent() -> None:  # PR_SET_PDEATHSIG; and Ctrl-C as usual even if started with it ignored
+        def die_with_parent() -> (
+            None
+        ):  # PR_SET_PDEATHSIG; and Ctrl-C as usual even if started with it ignored
             ctypes.CDLL(None).prctl(1, signal.SIGTERM)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
 
-        self.proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True, preexec_fn=die_with_parent)
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=REPO,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and self.proc.poll() is None:
             try:
@@ -97,7 +108,13 @@ class Child:
 
     def memory_mib(self) -> tuple[float, float]:
         """(peak resident VmHWM, current VmRSS) in MiB."""
-        status = dict(re.findall(r"^(VmHWM|VmRSS):\s+(\d+) kB", Path(f"/proc/{self.proc.pid}/status").read_text(), re.M))
+        status = dict(
+            re.findall(
+                r"^(VmHWM|VmRSS):\s+(\d+) kB",
+                Path(f"/proc/{self.proc.pid}/status").read_text(),
+                re.M,
+            )
+        )
         return int(status["VmHWM"]) / 1024, int(status["VmRSS"]) / 1024
 
     def stop(self) -> None:
@@ -115,10 +132,24 @@ class Child:
 
 
 def start_service(name: str, port: int, model_url: str, workdir: Path) -> Child:
-    env = dict(os.environ, QUIZRELAY_LLM_BASE_URL=model_url, QUIZRELAY_MODEL="scripted-model",
-               QUIZRELAY_MODEL_PROFILE="llama-cpp", QUIZRELAY_RATE_LIMIT_ROUNDS_PER_MINUTE="0",
-               QUIZRELAY_DATABASE_URL=f"sqlite:///{workdir / name}.db")
-    argv = [sys.executable, "-m", "service", "serve", "--port", str(port), "--log-level", "warning"]
+    env = dict(
+        os.environ,
+        QUIZRELAY_LLM_BASE_URL=model_url,
+        QUIZRELAY_MODEL="scripted-model",
+        QUIZRELAY_MODEL_PROFILE="llama-cpp",
+        QUIZRELAY_RATE_LIMIT_ROUNDS_PER_MINUTE="0",
+        QUIZRELAY_DATABASE_URL=f"sqlite:///{workdir / name}.db",
+    )
+    argv = [
+        sys.executable,
+        "-m",
+        "quizrelay",
+        "serve",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     return Child(name, argv, env, workdir, f"http://127.0.0.1:{port}/healthz")
 
 
@@ -144,7 +175,9 @@ async def play_round(client: httpx.AsyncClient, base: str, pipeline: str) -> Rou
     result, last, last_kind = Round(pipeline), 0.0, ""
     started = time.perf_counter()
     try:
-        async with client.stream("POST", f"{base}/api/rounds", json={"pipeline": pipeline, **QUESTION}) as response:
+        async with client.stream(
+            "POST", f"{base}/api/rounds", json={"pipeline": pipeline, **QUESTION}
+        ) as response:
             if response.status_code != 200:
                 result.error = f"HTTP {response.status_code}: {(await response.aread())[:200]!r}"
                 return result
@@ -157,7 +190,10 @@ async def play_round(client: httpx.AsyncClient, base: str, pipeline: str) -> Rou
                 kind = match.group(1) if (match := TYPE_RE.match(line)) else "?"
                 result.data_lines += 1
                 if result.first_event is None:
-                    result.first_event, result.round_id = now - started, json.loads(line[5:]).get("runId")
+                    result.first_event, result.round_id = (
+                        now - started,
+                        json.loads(line[5:]).get("runId"),
+                    )
                 else:
                     result.gaps.append(now - last)
                     if kind in TOKEN_TYPES and kind == last_kind:
@@ -180,7 +216,10 @@ async def check_replays(client: httpx.AsyncClient, base: str, rounds: list[Round
     limit = asyncio.Semaphore(16)
 
     async def check(result: Round) -> None:
-        async with limit, client.stream("GET", f"{base}/api/rounds/{result.round_id}/events") as response:
+        async with (
+            limit,
+            client.stream("GET", f"{base}/api/rounds/{result.round_id}/events") as response,
+        ):
             ids = [int(line[3:]) async for line in response.aiter_lines() if line.startswith("id:")]
         result.replay_match = ids == result.ids
 
@@ -198,11 +237,16 @@ def capture_calls(workdir: Path) -> dict[str, list[dict[str, Any]]]:
         try:
             for pipeline in PIPELINES:
                 before = len(server.requests)
-                body = httpx.post(f"http://127.0.0.1:{port}/api/rounds", json={"pipeline": pipeline, **QUESTION},
-                                  timeout=60).text
+                body = httpx.post(
+                    f"http://127.0.0.1:{port}/api/rounds",
+                    json={"pipeline": pipeline, **QUESTION},
+                    timeout=60,
+                ).text
                 if '"type":"RUN_FINISHED"' not in body:
                     raise RuntimeError(f"capture round ({pipeline}) did not finish:\n{body[-800:]}")
-                calls[pipeline] = [r.body for r in server.requests[before:] if r.path.endswith("/chat/completions")]
+                calls[pipeline] = [
+                    r.body for r in server.requests[before:] if r.path.endswith("/chat/completions")
+                ]
         finally:
             child.stop()
     return calls
@@ -227,14 +271,22 @@ async def direct_round(oai: AsyncOpenAI, pipeline: str, bodies: list[dict[str, A
     first, last, gaps = None, 0.0, []
     started, cpu = time.perf_counter(), time.process_time()
     for body in bodies:
-        stream = await oai.post("/chat/completions", body=body, cast_to=ChatCompletion, stream=True,
-                                stream_cls=AsyncStream[ChatCompletionChunk])
+        stream = await oai.post(
+            "/chat/completions",
+            body=body,
+            cast_to=ChatCompletion,
+            stream=True,
+            stream_cls=AsyncStream[ChatCompletionChunk],
+        )
         async for chunk in stream:
             now = time.perf_counter()
             gaps += [now - last] if last else []
             last = now
-            if first is None and any(c.delta.content or any(t.function and t.function.arguments
-                                                            for t in c.delta.tool_calls or []) for c in chunk.choices):
+            if first is None and any(
+                c.delta.content
+                or any(t.function and t.function.arguments for t in c.delta.tool_calls or [])
+                for c in chunk.choices
+            ):
                 first = now - started
     return Direct(pipeline, first, time.perf_counter() - started, gaps, time.process_time() - cpu)
 
@@ -250,11 +302,20 @@ async def settled_cpu(child: Child, quiet: float = 0.3) -> float:
     return value
 
 
-async def run_level(name: str, n: int, pipelines: tuple[str, ...], ctx: dict[str, Any]) -> dict[str, Any]:
+async def run_level(
+    name: str, n: int, pipelines: tuple[str, ...], ctx: dict[str, Any]
+) -> dict[str, Any]:
     """N rounds at once (``n`` > 1), or --rounds-at-1 rounds one by one, each with a direct replay."""
-    client, base, svc, model, oai, calls = (ctx[k] for k in ("client", "base", "service", "model", "oai", "calls"))
+    client, base, svc, model, oai, calls = (
+        ctx[k] for k in ("client", "base", "service", "model", "oai", "calls")
+    )
     pick = lambda i: pipelines[i % len(pipelines)]  # noqa: E731
-    cpu0, loop0, model0, client0 = svc.cpu(), svc.cpu(svc.proc.pid), model.cpu(), time.process_time()
+    cpu0, loop0, model0, client0 = (
+        svc.cpu(),
+        svc.cpu(svc.proc.pid),
+        model.cpu(),
+        time.process_time(),
+    )
     (busy0, all0), started, directs = machine_ticks(), time.perf_counter(), []
     if n == 1:
         rounds = []
@@ -269,77 +330,157 @@ async def run_level(name: str, n: int, pipelines: tuple[str, ...], ctx: dict[str
         wall = time.perf_counter() - started
     elapsed = time.perf_counter() - started
     service_cpu, loop_cpu = await settled_cpu(svc) - cpu0, svc.cpu(svc.proc.pid) - loop0
-    model_cpu, client_cpu, (busy1, all1) = model.cpu() - model0, time.process_time() - client0, machine_ticks()
+    model_cpu, client_cpu, (busy1, all1) = (
+        model.cpu() - model0,
+        time.process_time() - client0,
+        machine_ticks(),
+    )
     (peak, rss), replay0 = svc.memory_mib(), svc.cpu()
     await check_replays(client, base, rounds)
     level = {
-        "name": name, "concurrency": n, "pipelines": list(pipelines), "wall_s": round(wall, 3),
-        "service_cpu_s": round(service_cpu, 2), "service_cpu_s_per_round": round(service_cpu / len(rounds), 4),
+        "name": name,
+        "concurrency": n,
+        "pipelines": list(pipelines),
+        "wall_s": round(wall, 3),
+        "service_cpu_s": round(service_cpu, 2),
+        "service_cpu_s_per_round": round(service_cpu / len(rounds), 4),
         "service_cpu_pct_of_core": round(100 * service_cpu / elapsed, 1),
-        "loop_thread_cpu_s": round(loop_cpu, 2), "loop_thread_pct_of_core": round(100 * loop_cpu / elapsed, 1),
-        "model_server_cpu_s": round(model_cpu, 2), "client_cpu_s": round(client_cpu, 2),
-        "other_processes_cpu_s": round(max(0.0, (busy1 - busy0) / TICKS - service_cpu - model_cpu - client_cpu), 2),
+        "loop_thread_cpu_s": round(loop_cpu, 2),
+        "loop_thread_pct_of_core": round(100 * loop_cpu / elapsed, 1),
+        "model_server_cpu_s": round(model_cpu, 2),
+        "client_cpu_s": round(client_cpu, 2),
+        "other_processes_cpu_s": round(
+            max(0.0, (busy1 - busy0) / TICKS - service_cpu - model_cpu - client_cpu), 2
+        ),
         "machine_busy_pct": round(100 * (busy1 - busy0) / max(1, all1 - all0), 1),
-        "service_peak_rss_mib": round(peak, 1), "service_rss_mib": round(rss, 1),
+        "service_peak_rss_mib": round(peak, 1),
+        "service_rss_mib": round(rss, 1),
         "replay_cpu_s_per_round": round((await settled_cpu(svc) - replay0) / len(rounds), 4),
         "all": summarize(rounds, wall),
-        **({p: summarize([r for r in rounds if r.pipeline == p], 0) for p in pipelines} if len(pipelines) > 1 else {}),
-        "rounds_detail": [{k: v for k, v in asdict(r).items() if k not in ("gaps", "token_gaps", "ids")}
-                          | {"events": len(r.ids)} for r in rounds],
+        **(
+            {p: summarize([r for r in rounds if r.pipeline == p], 0) for p in pipelines}
+            if len(pipelines) > 1
+            else {}
+        ),
+        "rounds_detail": [
+            {k: v for k, v in asdict(r).items() if k not in ("gaps", "token_gaps", "ids")}
+            | {"events": len(r.ids)}
+            for r in rounds
+        ],
     }
     if n == 1:
         level["overhead"] = overhead(rounds, directs, calls)
-    elif ctx["direct_at_load"]:  # the same calls, n rounds at once, from this one process: no service
+    elif ctx[
+        "direct_at_load"
+    ]:  # the same calls, n rounds at once, from this one process: no service
         cpu, started = time.process_time(), time.perf_counter()
-        done = [d for d in await asyncio.gather(*(direct_round(oai, pick(i), calls[pick(i)]) for i in range(n)),
-                                                return_exceptions=True) if isinstance(d, Direct)]
-        level["direct_at_load"] = {"wall_s": round(time.perf_counter() - started, 3), "errors": n - len(done),
-                                   "total_p50_ms": ms([d.total for d in done], 50), "total_p99_ms": ms([d.total for d in done], 99),
-                                   "cpu_s_per_round": round((time.process_time() - cpu) / n, 4),
-                                   "gap_p99_ms": ms([g for d in done for g in d.gaps], 99)}
+        done = [
+            d
+            for d in await asyncio.gather(
+                *(direct_round(oai, pick(i), calls[pick(i)]) for i in range(n)),
+                return_exceptions=True,
+            )
+            if isinstance(d, Direct)
+        ]
+        level["direct_at_load"] = {
+            "wall_s": round(time.perf_counter() - started, 3),
+            "errors": n - len(done),
+            "total_p50_ms": ms([d.total for d in done], 50),
+            "total_p99_ms": ms([d.total for d in done], 99),
+            "cpu_s_per_round": round((time.process_time() - cpu) / n, 4),
+            "gap_p99_ms": ms([g for d in done for g in d.gaps], 99),
+        }
     return level
 
 
-def overhead(rounds: list[Round], directs: list[Direct], calls: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def overhead(
+    rounds: list[Round], directs: list[Direct], calls: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
     """Service vs direct at concurrency 1, per pipeline (medians, ms)."""
     rows, med = [], lambda values: round(statistics.median(values) * 1000, 1)
     for pipeline in PIPELINES:
-        served = [r for r in rounds if r.pipeline == pipeline and r.end == "RUN_FINISHED" and r.first_token]
+        served = [
+            r
+            for r in rounds
+            if r.pipeline == pipeline and r.end == "RUN_FINISHED" and r.first_token
+        ]
         direct = [d for d in directs if d.pipeline == pipeline and d.first_token]
         if served and direct:
-            s_ttft, d_ttft = med([r.first_token for r in served]), med([d.first_token for d in direct])
+            s_ttft, d_ttft = (
+                med([r.first_token for r in served]),
+                med([d.first_token for d in direct]),
+            )
             s_round, d_round = med([r.total for r in served]), med([d.total for d in direct])
-            rows.append({
-                "pipeline": pipeline, "model_calls": [call_name(b) for b in calls[pipeline]], "samples": len(served),
-                "ttft_direct_ms": d_ttft, "ttft_service_ms": s_ttft, "ttft_added_ms": round(s_ttft - d_ttft, 1),
-                "ttft_ratio": round(s_ttft / d_ttft, 3), "round_direct_ms": d_round, "round_service_ms": s_round,
-                "round_added_ms": round(s_round - d_round, 1), "round_added_pct": round(100 * (s_round / d_round - 1), 2),
-                "round_ratio": round(s_round / d_round, 3), "direct_gap_p99_ms": ms([g for d in direct for g in d.gaps], 99),
-                "direct_client_cpu_ms_per_round": med([d.cpu for d in direct]),
-                "service_cpu_ms_per_round": med([r.cpu for r in served if r.cpu is not None]),
-            })
+            rows.append(
+                {
+                    "pipeline": pipeline,
+                    "model_calls": [call_name(b) for b in calls[pipeline]],
+                    "samples": len(served),
+                    "ttft_direct_ms": d_ttft,
+                    "ttft_service_ms": s_ttft,
+                    "ttft_added_ms": round(s_ttft - d_ttft, 1),
+                    "ttft_ratio": round(s_ttft / d_ttft, 3),
+                    "round_direct_ms": d_round,
+                    "round_service_ms": s_round,
+                    "round_added_ms": round(s_round - d_round, 1),
+                    "round_added_pct": round(100 * (s_round / d_round - 1), 2),
+                    "round_ratio": round(s_round / d_round, 3),
+                    "direct_gap_p99_ms": ms([g for d in direct for g in d.gaps], 99),
+                    "direct_client_cpu_ms_per_round": med([d.cpu for d in direct]),
+                    "service_cpu_ms_per_round": med([r.cpu for r in served if r.cpu is not None]),
+                }
+            )
     return rows
 
 
 # --- output -------------------------------------------------------------------------------------
-async def benchmark(args: argparse.Namespace, workdir: Path, children: list[Child]) -> dict[str, Any]:
+async def benchmark(
+    args: argparse.Namespace, workdir: Path, children: list[Child]
+) -> dict[str, Any]:
     calls = capture_calls(workdir)
     model_port, service_port = free_port(), free_port()
     model_url = f"http://127.0.0.1:{model_port}/v1"
-    children.append(Child("model-server", [sys.executable, "-m", "tests.fakes.scripted_openai", "--port", str(model_port),
-                                           "--first-token-delay", str(args.first_token_delay),
-                                           "--token-interval", str(args.token_interval)],
-                          dict(os.environ), workdir, f"{model_url}/models"))
+    children.append(
+        Child(
+            "model-server",
+            [
+                sys.executable,
+                "-m",
+                "tests.fakes.scripted_openai",
+                "--port",
+                str(model_port),
+                "--first-token-delay",
+                str(args.first_token_delay),
+                "--token-interval",
+                str(args.token_interval),
+            ],
+            dict(os.environ),
+            workdir,
+            f"{model_url}/models",
+        )
+    )
     children.append(start_service("service", service_port, model_url, workdir))
     model, service, base = children[0], children[1], f"http://127.0.0.1:{service_port}"
     biggest = max([*args.levels, args.per_pipeline, 1]) + 16
     # No keep-alive: each round gets a new connection, never an idle one the server is closing
     # (uvicorn closes idle connections after 5 s; reusing one as it does fails with ReadError).
     limits = httpx.Limits(max_connections=biggest, max_keepalive_connections=0)
-    async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(300.0, connect=60.0, pool=300.0)) as client, \
-            AsyncOpenAI(base_url=model_url, api_key="unused", max_retries=0, timeout=60.0) as oai:
-        ctx = {"client": client, "base": base, "service": service, "model": model, "oai": oai, "calls": calls,
-               "rounds_at_1": args.rounds_at_1, "direct_at_load": args.direct_at_load}
+    async with (
+        httpx.AsyncClient(
+            limits=limits, timeout=httpx.Timeout(300.0, connect=60.0, pool=300.0)
+        ) as client,
+        AsyncOpenAI(base_url=model_url, api_key="unused", max_retries=0, timeout=60.0) as oai,
+    ):
+        ctx = {
+            "client": client,
+            "base": base,
+            "service": service,
+            "model": model,
+            "oai": oai,
+            "calls": calls,
+            "rounds_at_1": args.rounds_at_1,
+            "direct_at_load": args.direct_at_load,
+        }
         for _ in range(args.warmup):  # first rounds import and build things lazily: not measured
             for pipeline in PIPELINES:
                 await play_round(client, base, pipeline)
@@ -354,30 +495,72 @@ async def benchmark(args: argparse.Namespace, workdir: Path, children: list[Chil
                 print_overhead(levels[-1]["overhead"])
     service.stop()
     log = service.log_path.read_text(errors="replace").splitlines()
-    problems = [line[:200] for line in log if re.search(r"\b(WARNING|ERROR|CRITICAL)\b|Traceback", line)]
-    print("\n".join([f"\nservice log: {len(log)} lines, {len(problems)} warnings/errors", *problems[:10]]))
-    return {"config": {k: v for k, v in vars(args).items() if k != "json"}, "cpu_count": os.cpu_count(),
-            "model_calls": {p: [call_name(b) for b in c] for p, c in calls.items()},
-            "levels": levels}
+    problems = [
+        line[:200] for line in log if re.search(r"\b(WARNING|ERROR|CRITICAL)\b|Traceback", line)
+    ]
+    print(
+        "\n".join(
+            [f"\nservice log: {len(log)} lines, {len(problems)} warnings/errors", *problems[:10]]
+        )
+    )
+    return {
+        "config": {k: v for k, v in vars(args).items() if k != "json"},
+        "cpu_count": os.cpu_count(),
+        "model_calls": {p: [call_name(b) for b in c] for p, c in calls.items()},
+        "levels": levels,
+    }
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=type(
-        "Formatter", (argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter), {}))
-    parser.add_argument("--levels", default="1,50,200", type=lambda s: [int(x) for x in s.split(",")],
-                        help="load levels: 1 = rounds one at a time, with the overhead comparison; N > 1 = N rounds "
-                             "at once, pipelines interleaved")
-    parser.add_argument("--rounds-at-1", type=int, default=10, help="rounds at level 1, pipelines alternating")
-    parser.add_argument("--per-pipeline", type=int, default=50, metavar="N",
-                        help="then N rounds at once of each pipeline alone: CPU per pipeline (0: skip)")
-    parser.add_argument("--direct-at-load", action="store_true",
-                        help="after each level N > 1, make the same model calls for N rounds at once straight from "
-                             "this process: what one Python process needs for them without the service")
-    parser.add_argument("--warmup", type=int, default=2, help="unmeasured rounds per pipeline first")
-    parser.add_argument("--first-token-delay", type=float, default=0.1, help="model server: s before a call's first chunk")
-    parser.add_argument("--token-interval", type=float, default=0.02, help="model server: s between later chunks")
-    parser.add_argument("--json", metavar="PATH", help="also write every result (per round too) as JSON to PATH")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, databases)")
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=type(
+            "Formatter",
+            (argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter),
+            {},
+        ),
+    )
+    parser.add_argument(
+        "--levels",
+        default="1,50,200",
+        type=lambda s: [int(x) for x in s.split(",")],
+        help="load levels: 1 = rounds one at a time, with the overhead comparison; N > 1 = N rounds "
+        "at once, pipelines interleaved",
+    )
+    parser.add_argument(
+        "--rounds-at-1", type=int, default=10, help="rounds at level 1, pipelines alternating"
+    )
+    parser.add_argument(
+        "--per-pipeline",
+        type=int,
+        default=50,
+        metavar="N",
+        help="then N rounds at once of each pipeline alone: CPU per pipeline (0: skip)",
+    )
+    parser.add_argument(
+        "--direct-at-load",
+        action="store_true",
+        help="after each level N > 1, make the same model calls for N rounds at once straight from "
+        "this process: what one Python process needs for them without the service",
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=2, help="unmeasured rounds per pipeline first"
+    )
+    parser.add_argument(
+        "--first-token-delay",
+        type=float,
+        default=0.1,
+        help="model server: s before a call's first chunk",
+    )
+    parser.add_argument(
+        "--token-interval", type=float, default=0.02, help="model server: s between later chunks"
+    )
+    parser.add_argument(
+        "--json", metavar="PATH", help="also write every result (per round too) as JSON to PATH"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the work directory (logs, databases)"
+    )
     return parser.parse_args(argv)
 
 
@@ -401,7 +584,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for child in reversed(children):
             child.stop()
-        print(f"work directory kept: {workdir}") if args.keep else shutil.rmtree(workdir, ignore_errors=True)
+        print(f"work directory kept: {workdir}") if args.keep else shutil.rmtree(
+            workdir, ignore_errors=True
+        )
 
 
 if __name__ == "__main__":

@@ -35,9 +35,14 @@ ALLOWED_PLACEHOLDERS: dict[str, set[str]] = {
 
 
 MODEL_SETTING_KEYS = {
-    "temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "frequency_penalty",
+    "presence_penalty",
     # OpenAI's reasoning models (o-series, gpt-5): they take these instead of max_tokens.
-    "max_completion_tokens", "reasoning_effort",
+    "max_completion_tokens",
+    "reasoning_effort",
 }
 """Chat Completions parameters a role may set; both pipelines send them as named here."""
 
@@ -45,7 +50,9 @@ MODEL_SETTING_KEYS = {
 def _known_model_settings(value: dict[str, Any]) -> dict[str, Any]:
     unknown = set(value) - MODEL_SETTING_KEYS
     if unknown:
-        raise ValueError(f"unknown model_settings {sorted(unknown)}; allowed: {sorted(MODEL_SETTING_KEYS)}")
+        raise ValueError(
+            f"unknown model_settings {sorted(unknown)}; allowed: {sorted(MODEL_SETTING_KEYS)}"
+        )
     return value
 
 
@@ -220,13 +227,19 @@ def load_agents_config(directory: Path) -> AgentsConfig:
         round_spec = RoundSpec.model_validate(_read_yaml(directory / "round.yaml"))
         questions = QuestionsSpec.model_validate(_read_yaml(directory / "questions.yaml"))
         prices_path = directory / "prices.yaml"
-        prices = PricesSpec.model_validate(_read_yaml(prices_path)) if prices_path.exists() else PricesSpec()
+        prices = (
+            PricesSpec.model_validate(_read_yaml(prices_path))
+            if prices_path.exists()
+            else PricesSpec()
+        )
     except ValidationError as exc:
         raise ConfigError(f"invalid agents config in {directory}: {exc}") from exc
 
     for role, spec in agents.items():
         _check_template(f"{role}.instructions", spec.instructions, ALLOWED_PLACEHOLDERS[role])
-        _check_template(f"{role}.agents_instructions", spec.agents_instructions, ALLOWED_PLACEHOLDERS[role])
+        _check_template(
+            f"{role}.agents_instructions", spec.agents_instructions, ALLOWED_PLACEHOLDERS[role]
+        )
         for task_name, task in spec.tasks.items():
             _check_template(f"{role}.tasks.{task_name}", task, ALLOWED_PLACEHOLDERS["task"])
         for tool in spec.tools:
@@ -236,7 +249,11 @@ def load_agents_config(directory: Path) -> AgentsConfig:
     if questions.default_difficulty not in DIFFICULTIES:
         raise ConfigError(f"questions.yaml default_difficulty must be one of {DIFFICULTIES}")
     return AgentsConfig(
-        agents=agents, tools=tools, round=round_spec, questions=questions, prices=prices,
+        agents=agents,
+        tools=tools,
+        round=round_spec,
+        questions=questions,
+        prices=prices,
         source_dir=directory,
     )
 

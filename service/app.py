@@ -21,8 +21,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from .agent_specs import AgentSpec, load_agents_config
 from .api import comparisons, games, meta, rounds, traces
 from .api.access import RateLimiter, current_player
-from .api.limits import RequestBodyGuard
 from .api.deps import ServiceState
+from .api.limits import RequestBodyGuard
 from .comparisons import ComparisonRunner
 from .embedded.process import EmbeddedModelProcess
 from .llm_client import build_client
@@ -45,7 +45,9 @@ from .web.pages import include_web
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, model_factory: ModelFactory | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, model_factory: ModelFactory | None = None
+) -> FastAPI:
     """Build the FastAPI app.
 
     ``model_factory`` replaces the models of the ``agents`` pipeline (tests pass scripted
@@ -63,10 +65,14 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
         await asyncio.to_thread(game_store.fail_unfinished_comparisons)
         interrupted = await asyncio.to_thread(round_store.fail_unfinished_rounds)
         if interrupted:
-            logger.warning("%d round(s) left running by a previous process marked failed", interrupted)
+            logger.warning(
+                "%d round(s) left running by a previous process marked failed", interrupted
+            )
         trace_store = TraceStore(database)
         processor = StoreTracingProcessor(trace_store, secrets=settings.secrets())
-        otlp = build_otlp_processor(include_content=settings.trace_include_content, secrets=settings.secrets())
+        otlp = build_otlp_processor(
+            include_content=settings.trace_include_content, secrets=settings.secrets()
+        )
         set_trace_processors([processor] if otlp is None else [processor, otlp.processor])
 
         model_process: EmbeddedModelProcess | None = None
@@ -84,12 +90,16 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
                 profile=settings.profile(),
                 default_model=settings.model_name,
                 include_content_in_traces=settings.trace_include_content,
-                retry=RetryPolicy(max_retries=settings.llm_max_retries, base_delay=settings.llm_retry_base_delay),
+                retry=RetryPolicy(
+                    max_retries=settings.llm_max_retries, base_delay=settings.llm_retry_base_delay
+                ),
                 call_timeout=settings.llm_timeout,
             )
 
             def openai_model(role: str, spec: AgentSpec) -> OpenAIChatCompletionsModel:
-                return OpenAIChatCompletionsModel(model=spec.model or settings.model_name, openai_client=client)
+                return OpenAIChatCompletionsModel(
+                    model=spec.model or settings.model_name, openai_client=client
+                )
 
             pipelines = {
                 "agents": AgentsPipeline(setup, model_factory or openai_model),
@@ -104,22 +114,39 @@ def create_app(settings: Settings | None = None, *, model_factory: ModelFactory 
                 round_timeout=settings.round_timeout,
                 answer_timeout=settings.answer_timeout,
                 secrets=settings.secrets(),
-                on_outcome=lambda trace_id, error, role: processor.record_outcome(trace_id, error=error, role=role),
+                on_outcome=lambda trace_id, error, role: processor.record_outcome(
+                    trace_id, error=error, role=role
+                ),
                 on_disconnect=settings.on_disconnect,
                 disconnect_grace=settings.disconnect_grace,
             )
             comparisons_runner = ComparisonRunner(
-                runner=runner, rounds=round_store, games=game_store, traces=trace_store,
-                flush_traces=processor.flush, prices=config.prices,
+                runner=runner,
+                rounds=round_store,
+                games=game_store,
+                traces=trace_store,
+                flush_traces=processor.flush,
+                prices=config.prices,
             )
             app.state.service = ServiceState(
-                settings=settings, setup=setup, questions=questions, rounds=round_store, games=game_store,
-                traces=trace_store, runner=runner, tracing=processor, comparisons=comparisons_runner,
+                settings=settings,
+                setup=setup,
+                questions=questions,
+                rounds=round_store,
+                games=game_store,
+                traces=trace_store,
+                runner=runner,
+                tracing=processor,
+                comparisons=comparisons_runner,
                 limiter=RateLimiter(settings.rate_limit_rounds_per_minute),
                 model_server="embedded" if model_process else "remote",
             )
-            retention = asyncio.create_task(_enforce_retention(settings, trace_store), name="trace retention")
-            warm_up = asyncio.create_task(asyncio.to_thread(questions.warm_up), name="question warm-up")
+            retention = asyncio.create_task(
+                _enforce_retention(settings, trace_store), name="trace retention"
+            )
+            warm_up = asyncio.create_task(
+                asyncio.to_thread(questions.warm_up), name="question warm-up"
+            )
             yield
             retention.cancel()
             warm_up.cancel()

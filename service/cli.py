@@ -1,10 +1,10 @@
 """The ``quizrelay`` command line.
 
-    quizrelay serve [--host 127.0.0.1] [--port 8000]   the API (and the embedded model if needed)
-    quizrelay model serve [--host] [--port]            only the embedded model server
-    quizrelay traces list | show ID                    the stored traces, in the terminal
-    quizrelay play [--pipeline agents|chat] [--human]  a game in the terminal
-    quizrelay compare --rounds N [--json F] [--csv F]  both pipelines on the same questions
+quizrelay serve [--host 127.0.0.1] [--port 8000]   the API (and the embedded model if needed)
+quizrelay model serve [--host] [--port]            only the embedded model server
+quizrelay traces list | show ID                    the stored traces, in the terminal
+quizrelay play [--pipeline agents|chat] [--human]  a game in the terminal
+quizrelay compare --rounds N [--json F] [--csv F]  both pipelines on the same questions
 """
 
 from __future__ import annotations
@@ -30,8 +30,13 @@ def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     app = create_app(settings)
     where = "the embedded model" if settings.uses_embedded_model else settings.llm_base_url
-    print(f"quizrelay: serving on http://{args.host}:{args.port} with {settings.model_name} ({where})", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5)
+    print(
+        f"quizrelay: serving on http://{args.host}:{args.port} with {settings.model_name} ({where})",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5
+    )
     return 0
 
 
@@ -50,7 +55,7 @@ def _model_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _trace_reader():  # noqa: ANN202 - (settings, store, prices)
+def _trace_reader():
     from .agent_specs import load_agents_config
     from .settings import get_settings
     from .storage.db import Database
@@ -68,9 +73,14 @@ def _traces_list(args: argparse.Namespace) -> int:
     from .tracing.views import build_view, trace_summary
 
     store, prices = _trace_reader()
-    rows, total = store.list_traces(TraceFilter(pipeline=args.pipeline, game_id=args.game), limit=args.limit, offset=0)
+    rows, total = store.list_traces(
+        TraceFilter(pipeline=args.pipeline, game_id=args.game), limit=args.limit, offset=0
+    )
     spans = store.spans_of([row.id for row in rows])
-    items = [{**trace_summary(row), "totals": build_view(row, spans[row.id], prices).total.as_dict()} for row in rows]
+    items = [
+        {**trace_summary(row), "totals": build_view(row, spans[row.id], prices).total.as_dict()}
+        for row in rows
+    ]
     print(render_list(items))
     print(f"\n{len(items)} of {total} traces (newest first)")
     return 0
@@ -83,7 +93,10 @@ def _traces_show(args: argparse.Namespace) -> int:
     store, prices = _trace_reader()
     row = store.get_trace(args.trace_id)
     if row is None:
-        print(f"quizrelay: no trace {args.trace_id!r}; `quizrelay traces list` shows the ids", file=sys.stderr)
+        print(
+            f"quizrelay: no trace {args.trace_id!r}; `quizrelay traces list` shows the ids",
+            file=sys.stderr,
+        )
         return 1
     print(render_tree(build_view(row, store.spans(args.trace_id), prices).as_dict()))
     return 0
@@ -96,8 +109,14 @@ def _play(args: argparse.Namespace) -> int:
     with service_at(args.url) as url:
         client = Client(url)
         try:
-            play_game(client, pipeline=args.pipeline, human=args.human, rounds=args.rounds,
-                      category=args.category, difficulty=args.difficulty)
+            play_game(
+                client,
+                pipeline=args.pipeline,
+                human=args.human,
+                rounds=args.rounds,
+                category=args.category,
+                difficulty=args.difficulty,
+            )
         finally:
             client.close()
     return 0
@@ -109,8 +128,12 @@ def _compare(args: argparse.Namespace) -> int:
     from .client import Client, service_at
     from .compare_report import render_table, write_outputs
 
-    body = {"rounds": args.rounds, "difficulty": args.difficulty, "seed": args.seed,
-            "categories": args.categories.split(",") if args.categories else None}
+    body = {
+        "rounds": args.rounds,
+        "difficulty": args.difficulty,
+        "seed": args.seed,
+        "categories": args.categories.split(",") if args.categories else None,
+    }
     with service_at(args.url) as url:
         client = Client(url)
         try:
@@ -118,9 +141,14 @@ def _compare(args: argparse.Namespace) -> int:
             for event in client.stream("/api/comparisons", body):
                 if event["type"] == "CUSTOM" and event["name"] == "comparison_progress":
                     p = event["value"]
-                    mark = {True: "right", False: "wrong", None: p.get("error_code") or "-"}[p["correct"]]
-                    print(f"[{p['done']}/{p['of']}] question {p['index'] + 1} {p['pipeline']:6} {p['status']:9} {mark}",
-                          file=sys.stderr, flush=True)
+                    mark = {True: "right", False: "wrong", None: p.get("error_code") or "-"}[
+                        p["correct"]
+                    ]
+                    print(
+                        f"[{p['done']}/{p['of']}] question {p['index'] + 1} {p['pipeline']:6} {p['status']:9} {mark}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 elif event["type"] == "CUSTOM" and event["name"] == "comparison_summary":
                     result = event["value"]
                 elif event["type"] == "RUN_ERROR":
@@ -133,15 +161,23 @@ def _compare(args: argparse.Namespace) -> int:
         return 1
     print(render_table(result))
     print(f"\ncomparison {result['id']}: {url}/api/comparisons/{result['id']}")
-    write_outputs(result, json_path=Path(args.json) if args.json else None, csv_path=Path(args.csv) if args.csv else None)
+    write_outputs(
+        result,
+        json_path=Path(args.json) if args.json else None,
+        csv_path=Path(args.csv) if args.csv else None,
+    )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="quizrelay", description="Multi-agent quiz rounds, streamed and traced.")
+    parser = argparse.ArgumentParser(
+        prog="quizrelay", description="Multi-agent quiz rounds, streamed and traced."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run the HTTP API (starts the embedded model if no server is configured)")
+    serve = commands.add_parser(
+        "serve", help="run the HTTP API (starts the embedded model if no server is configured)"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
@@ -149,7 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     model = commands.add_parser("model", help="the embedded model server")
     model_commands = model.add_subparsers(dest="model_command", required=True)
-    model_serve = model_commands.add_parser("serve", help="serve SmolLM2-135M over an OpenAI-compatible API")
+    model_serve = model_commands.add_parser(
+        "serve", help="serve SmolLM2-135M over an OpenAI-compatible API"
+    )
     model_serve.add_argument("--host", default="127.0.0.1")
     model_serve.add_argument("--port", type=int, default=8080)
     model_serve.add_argument("--threads", type=int, default=2)
@@ -167,13 +205,17 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("trace_id")
     show.set_defaults(handler=_traces_show)
 
-    play = commands.add_parser("play", help="play a game in the terminal (starts a service if none runs)")
+    play = commands.add_parser(
+        "play", help="play a game in the terminal (starts a service if none runs)"
+    )
     play.add_argument("--pipeline", choices=["agents", "chat"], default="agents")
     play.add_argument("--human", action="store_true", help="you answer instead of the Answerer")
     play.add_argument("--rounds", type=int, default=3)
     play.add_argument("--category")
     play.add_argument("--difficulty", choices=["easy", "medium", "hard"])
-    play.add_argument("--url", help=f"a running service (default: {DEFAULT_URL_HINT}, else start one)")
+    play.add_argument(
+        "--url", help=f"a running service (default: {DEFAULT_URL_HINT}, else start one)"
+    )
     play.set_defaults(handler=_play)
 
     compare = commands.add_parser("compare", help="run the same questions through both pipelines")
@@ -183,18 +225,24 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--seed", type=int)
     compare.add_argument("--json", help="write the full result as JSON to this file")
     compare.add_argument("--csv", help="write one row per round as CSV to this file")
-    compare.add_argument("--url", help=f"a running service (default: {DEFAULT_URL_HINT}, else start one)")
+    compare.add_argument(
+        "--url", help=f"a running service (default: {DEFAULT_URL_HINT}, else start one)"
+    )
     compare.set_defaults(handler=_compare)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         return int(args.handler(args))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
         print(f"quizrelay: invalid settings: {problems}", file=sys.stderr)
         return 2
     except QuizrelayError as exc:

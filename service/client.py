@@ -48,7 +48,9 @@ def service_at(url: str | None, *, start_timeout: float = 300.0) -> Iterator[str
     default address if something answers there, else a service started for this command."""
     if url is not None:
         if not _reachable(url):
-            raise ServiceError(f"no quizrelay service answers at {url} (start one with `quizrelay serve`)")
+            raise ServiceError(
+                f"no quizrelay service answers at {url} (start one with `quizrelay serve`)"
+            )
         yield url
         return
     if _reachable(DEFAULT_URL):
@@ -57,15 +59,17 @@ def service_at(url: str | None, *, start_timeout: float = 300.0) -> Iterator[str
     port = _free_port()
     started = f"http://127.0.0.1:{port}"
     print(f"quizrelay: no service at {DEFAULT_URL}; starting one on {started} ...", file=sys.stderr)
-    process = subprocess.Popen(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "service", "serve", "--port", str(port), "--log-level", "warning"],
+    process = subprocess.Popen(
+        [sys.executable, "-m", "quizrelay", "serve", "--port", str(port), "--log-level", "warning"],
         env=os.environ.copy(),
     )
     try:
         deadline = time.monotonic() + start_timeout
         while not _reachable(started):
             if process.poll() is not None:
-                raise ServiceError(f"the service exited with code {process.returncode} while starting")
+                raise ServiceError(
+                    f"the service exited with code {process.returncode} while starting"
+                )
             if time.monotonic() > deadline:
                 raise ServiceError("the service did not start in time")
             time.sleep(0.3)
@@ -92,7 +96,9 @@ class Client:
                 detail = response.json().get("detail")
             except ValueError:
                 detail = response.text
-            raise ServiceError(f"{response.request.method} {response.request.url.path}: HTTP {response.status_code}: {detail}")
+            raise ServiceError(
+                f"{response.request.method} {response.request.url.path}: HTTP {response.status_code}: {detail}"
+            )
 
     def get(self, path: str, **params: Any) -> Any:
         response = self.http.get(path, params={k: v for k, v in params.items() if v is not None})

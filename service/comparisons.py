@@ -70,12 +70,23 @@ def _spread(values: list[float]) -> dict[str, float | None]:
 
 
 def _amounts(values: list[float]) -> dict[str, float | None]:
-    return {"total": round(sum(values), 8), "mean": round(statistics.fmean(values), 3) if values else None}
+    return {
+        "total": round(sum(values), 8),
+        "mean": round(statistics.fmean(values), 3) if values else None,
+    }
 
 
 class ComparisonRunner:
-    def __init__(self, *, runner: RoundRunner, rounds: RoundStore, games: GameStore, traces: TraceStore,
-                 flush_traces: Callable[[], Any], prices: PricesSpec) -> None:
+    def __init__(
+        self,
+        *,
+        runner: RoundRunner,
+        rounds: RoundStore,
+        games: GameStore,
+        traces: TraceStore,
+        flush_traces: Callable[[], Any],
+        prices: PricesSpec,
+    ) -> None:
         self.runner = runner
         self.rounds = rounds
         self.games = games
@@ -86,13 +97,26 @@ class ComparisonRunner:
 
     async def start(self, request: ComparisonRequestData) -> LiveComparison:
         comparison_id = new_id("cmp")
-        seed = request.seed if request.seed is not None else int(asyncio.get_running_loop().time() * 1000) % 2**31
-        settings = {"rounds": request.rounds, "categories": request.categories,
-                    "difficulty": request.difficulty, "seed": seed, "pipelines": list(PIPELINE_ORDER)}
-        await asyncio.to_thread(self.games.create_comparison, comparison_id, settings, request.owner)
+        seed = (
+            request.seed
+            if request.seed is not None
+            else int(asyncio.get_running_loop().time() * 1000) % 2**31
+        )
+        settings = {
+            "rounds": request.rounds,
+            "categories": request.categories,
+            "difficulty": request.difficulty,
+            "seed": seed,
+            "pipelines": list(PIPELINE_ORDER),
+        }
+        await asyncio.to_thread(
+            self.games.create_comparison, comparison_id, settings, request.owner
+        )
         live = LiveComparison(id=comparison_id, log=RoundEventLog(), owner=request.owner)
         self.live[comparison_id] = live
-        live.task = asyncio.create_task(self._run(live, settings), name=f"comparison {comparison_id}")
+        live.task = asyncio.create_task(
+            self._run(live, settings), name=f"comparison {comparison_id}"
+        )
         return live
 
     async def _run(self, live: LiveComparison, settings: dict[str, Any]) -> None:
@@ -108,66 +132,109 @@ class ComparisonRunner:
                 categories = settings["categories"]
                 category = categories[index % len(categories)] if categories else None
                 for pipeline in PIPELINE_ORDER:
-                    plan = self.runner.plan(pipeline=pipeline, category=category, difficulty=settings["difficulty"],
-                                            seed=seed, game_id=f"{live.id}_{pipeline}", owner=live.owner)
+                    plan = self.runner.plan(
+                        pipeline=pipeline,
+                        category=category,
+                        difficulty=settings["difficulty"],
+                        seed=seed,
+                        game_id=f"{live.id}_{pipeline}",
+                        owner=live.owner,
+                    )
                     round_live = await self.runner.start(plan)
                     await round_live.done.wait()
                     ctx = round_live.ctx
-                    entry = {"index": index, "pipeline": pipeline, "round_id": ctx.round_id,
-                             "trace_id": round_live.trace_id, "seed": seed, "category": ctx.category,
-                             "status": round_live.status, "correct": ctx.verdict.correct if ctx.verdict else None,
-                             "error_code": round_live.failure.code if round_live.failure else None,
-                             "done": len(played) + 1, "of": total}
+                    entry = {
+                        "index": index,
+                        "pipeline": pipeline,
+                        "round_id": ctx.round_id,
+                        "trace_id": round_live.trace_id,
+                        "seed": seed,
+                        "category": ctx.category,
+                        "status": round_live.status,
+                        "correct": ctx.verdict.correct if ctx.verdict else None,
+                        "error_code": round_live.failure.code if round_live.failure else None,
+                        "done": len(played) + 1,
+                        "of": total,
+                    }
                     played.append(entry)
                     events.custom(PROGRESS, entry)
             result = await asyncio.to_thread(self.summarize, live.id, settings, played)
             events.custom(SUMMARY, result)
             events.run_finished(result)
         except asyncio.CancelledError:
-            status, error = "failed", {"code": "cancelled", "message": "The comparison was cancelled."}
+            status, error = (
+                "failed",
+                {"code": "cancelled", "message": "The comparison was cancelled."},
+            )
             events.run_error(error["code"], error["message"])
             raise
         except Exception as exc:  # reported, stored, and the stream ends with RUN_ERROR
             logger.exception("comparison %s failed", live.id)
-            status, error = "failed", {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"}
+            status, error = (
+                "failed",
+                {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"},
+            )
             events.run_error(error["code"], error["message"])
         finally:
             try:
-                await asyncio.shield(asyncio.to_thread(
-                    self.games.finish_comparison, live.id, status=status, result=result, error=error,
-                    events=list(live.log.records)))
+                await asyncio.shield(
+                    asyncio.to_thread(
+                        self.games.finish_comparison,
+                        live.id,
+                        status=status,
+                        result=result,
+                        error=error,
+                        events=list(live.log.records),
+                    )
+                )
             finally:
                 live.log.close()
                 self.live.pop(live.id, None)
                 live.done.set()
 
-    def summarize(self, comparison_id: str, settings: dict[str, Any], played: list[dict[str, Any]]) -> dict[str, Any]:
+    def summarize(
+        self, comparison_id: str, settings: dict[str, Any], played: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         """Per-pipeline statistics and per-question pairs, from the stored rounds and traces."""
         self.flush_traces()
         measured = []
         for entry in played:
             row = self.rounds.get_round(entry["round_id"])
             trace = self.traces.get_trace(entry["trace_id"])
-            view = build_view(trace, self.traces.spans(entry["trace_id"]), self.prices) if trace else None
+            view = (
+                build_view(trace, self.traces.spans(entry["trace_id"]), self.prices)
+                if trace
+                else None
+            )
             totals = view.total.as_dict() if view else {}
             round_ms = view.trace["duration_ms"] if view else (row.total_ms if row else None)
             model_ms = totals.get("model_ms")
-            measured.append({
-                **entry,
-                "question": row.question if row else None,
-                "reference_answer": row.reference_answer if row else None,
-                "ttft_ms": row.time_to_first_token_ms if row else None,
-                "round_ms": round_ms,
-                "model_ms": model_ms,
-                "overhead_ms": round(round_ms - model_ms, 1) if round_ms is not None and model_ms is not None else None,
-                "model_calls": totals.get("model_calls", 0),
-                "input_tokens": totals.get("input_tokens", 0),
-                "output_tokens": totals.get("output_tokens", 0),
-                "cost": totals.get("cost"),
-                "links": {"round": f"/api/rounds/{entry['round_id']}", "trace": f"/api/traces/{entry['trace_id']}",
-                          "trace_page": f"/traces/{entry['trace_id']}"},
-            })
-        pipelines = {name: self._pipeline_stats([m for m in measured if m["pipeline"] == name]) for name in PIPELINE_ORDER}
+            measured.append(
+                {
+                    **entry,
+                    "question": row.question if row else None,
+                    "reference_answer": row.reference_answer if row else None,
+                    "ttft_ms": row.time_to_first_token_ms if row else None,
+                    "round_ms": round_ms,
+                    "model_ms": model_ms,
+                    "overhead_ms": round(round_ms - model_ms, 1)
+                    if round_ms is not None and model_ms is not None
+                    else None,
+                    "model_calls": totals.get("model_calls", 0),
+                    "input_tokens": totals.get("input_tokens", 0),
+                    "output_tokens": totals.get("output_tokens", 0),
+                    "cost": totals.get("cost"),
+                    "links": {
+                        "round": f"/api/rounds/{entry['round_id']}",
+                        "trace": f"/api/traces/{entry['trace_id']}",
+                        "trace_page": f"/traces/{entry['trace_id']}",
+                    },
+                }
+            )
+        pipelines = {
+            name: self._pipeline_stats([m for m in measured if m["pipeline"] == name])
+            for name in PIPELINE_ORDER
+        }
         questions = []
         for index in range(settings["rounds"]):
             pair = {m["pipeline"]: m for m in measured if m["index"] == index}
@@ -175,13 +242,25 @@ class ComparisonRunner:
                 continue
             first = next(iter(pair.values()))
             a, b = pair.get("agents"), pair.get("chat")
-            questions.append({
-                "index": index, "seed": first["seed"], "category": first["category"],
-                "question": first["question"], "reference_answer": first["reference_answer"],
-                "rounds": pair,
-                "compare_page": f"/traces/compare?a={a['trace_id']}&b={b['trace_id']}" if a and b else None,
-            })
-        return {"id": comparison_id, "settings": settings, "pipelines": pipelines, "questions": questions}
+            questions.append(
+                {
+                    "index": index,
+                    "seed": first["seed"],
+                    "category": first["category"],
+                    "question": first["question"],
+                    "reference_answer": first["reference_answer"],
+                    "rounds": pair,
+                    "compare_page": f"/traces/compare?a={a['trace_id']}&b={b['trace_id']}"
+                    if a and b
+                    else None,
+                }
+            )
+        return {
+            "id": comparison_id,
+            "settings": settings,
+            "pipelines": pipelines,
+            "questions": questions,
+        }
 
     @staticmethod
     def _pipeline_stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -192,20 +271,27 @@ class ComparisonRunner:
         def values(key: str, source: list[dict[str, Any]] = completed) -> list[float]:
             return [float(r[key]) for r in source if r.get(key) is not None]
 
-        overhead_share = [r["overhead_ms"] / r["round_ms"] for r in completed
-                          if r.get("overhead_ms") is not None and r.get("round_ms")]
+        overhead_share = [
+            r["overhead_ms"] / r["round_ms"]
+            for r in completed
+            if r.get("overhead_ms") is not None and r.get("round_ms")
+        ]
         return {
             "rounds": len(rows),
             "completed": len(completed),
             "errors": dict(Counter(r["error_code"] for r in rows if r["error_code"])),
             "correct": sum(1 for r in judged if r["correct"]),
-            "accuracy": round(sum(1 for r in judged if r["correct"]) / len(judged), 3) if judged else None,
+            "accuracy": round(sum(1 for r in judged if r["correct"]) / len(judged), 3)
+            if judged
+            else None,
             "ttft_ms": _spread(values("ttft_ms")),
             "round_ms": _spread(values("round_ms")),
             "model_ms": _spread(values("model_ms")),
             "overhead_ms": _spread(values("overhead_ms")),
             # Rounded once, here, to the 0.1 % every view shows, so the page, the CLI and the JSON agree.
-            "overhead_share": round(statistics.median(overhead_share), 3) if overhead_share else None,
+            "overhead_share": round(statistics.median(overhead_share), 3)
+            if overhead_share
+            else None,
             "model_calls": _amounts(values("model_calls", rows)),
             "input_tokens": _amounts(values("input_tokens", rows)),
             "output_tokens": _amounts(values("output_tokens", rows)),

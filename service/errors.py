@@ -93,7 +93,9 @@ def failure_from_exception(exc: BaseException, *, role: str | None = None) -> Ro
             exc.role = role
         return exc
     if isinstance(exc, (openai.APITimeoutError, ModelTimeoutError)):
-        return RoundFailure(MODEL_TIMEOUT, f"The model server did not answer in time{where}.", role=role)
+        return RoundFailure(
+            MODEL_TIMEOUT, f"The model server did not answer in time{where}.", role=role
+        )
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc.__context__
         if cause is not None and "connect" in type(cause).__name__.lower():
@@ -117,12 +119,16 @@ def failure_from_exception(exc: BaseException, *, role: str | None = None) -> Ro
         message = f"The model server rejected the request (HTTP {exc.status_code}){where}: {detail}"
         return RoundFailure(MODEL_REQUEST_REJECTED, message, role=role)
     if isinstance(exc, openai.APIError):
-        message = f"The model server sent an error in the middle of its stream{where}: {exc.message}"
+        message = (
+            f"The model server sent an error in the middle of its stream{where}: {exc.message}"
+        )
         return RoundFailure(MODEL_STREAM_INTERRUPTED, message, role=role)
     if isinstance(exc, OutputGuardrailTripwireTriggered):
         info = exc.guardrail_result.output.output_info or {}
         reason = info.get("reason", "") if isinstance(info, dict) else str(info)
-        return RoundFailure(INVALID_VERDICT, f"The verdict failed its guardrail: {reason}", role=role)
+        return RoundFailure(
+            INVALID_VERDICT, f"The verdict failed its guardrail: {reason}", role=role
+        )
     if isinstance(exc, MaxTurnsExceeded):
         message = f"The agents used up their turns without reaching a verdict{where}."
         return RoundFailure(MAX_TURNS_EXCEEDED, message, role=role)

@@ -129,7 +129,9 @@ class RoundEvents:
         message_id = f"msg_{self.run_id}_{next(self._message_numbers)}"
         self._open_messages[key] = message_id
         self.emit(
-            TextMessageStartEvent(message_id=message_id, role="assistant", name=role_name or self.current_step)
+            TextMessageStartEvent(
+                message_id=message_id, role="assistant", name=role_name or self.current_step
+            )
         )
         return message_id
 

@@ -58,15 +58,21 @@ def round_summary(row: RoundRow) -> dict[str, Any]:
         "error_code": row.error_code,
         "total_ms": row.total_ms,
         "trace_id": row.trace_id,
-        "links": {"round": f"/api/rounds/{row.id}", "trace": f"/api/traces/{row.trace_id}",
-                  "trace_page": f"/traces/{row.trace_id}"},
+        "links": {
+            "round": f"/api/rounds/{row.id}",
+            "trace": f"/api/traces/{row.trace_id}",
+            "trace_page": f"/traces/{row.trace_id}",
+        },
     }
 
 
 def game_out(game: GameRow, rounds: list[RoundRow], *, with_rounds: bool) -> dict[str, Any]:
     settings = game.settings or {}
     planned = settings.get("rounds")
-    finished = planned is not None and sum(1 for r in rounds if r.status in ("completed", "failed")) >= planned
+    finished = (
+        planned is not None
+        and sum(1 for r in rounds if r.status in ("completed", "failed")) >= planned
+    )
     out: dict[str, Any] = {
         "id": game.id,
         "name": game.name,
@@ -109,8 +115,13 @@ def leaderboard(rounds: list[RoundRow]) -> list[dict[str, Any]]:
         groups[(row.mode or "ai", row.pipeline, row.model)].append(row)
     entries = []
     for (mode, pipeline, model), rows in groups.items():
-        entry = {"mode": mode, "pipeline": pipeline, "model": model,
-                 "games": len({r.game_id for r in rows}), **score(rows)}
+        entry = {
+            "mode": mode,
+            "pipeline": pipeline,
+            "model": model,
+            "games": len({r.game_id for r in rows}),
+            **score(rows),
+        }
         entries.append(entry)
     entries.sort(key=lambda e: (-(e["accuracy"] or 0.0), -e["answered"], e["pipeline"]))
     for rank, entry in enumerate(entries, start=1):

@@ -39,7 +39,11 @@ def _rewrite(request: httpx2.Request) -> httpx2.Request:
         return request
     changed = False
     for message in body.get("messages", []) if isinstance(body, dict) else []:
-        if isinstance(message, dict) and message.get("role") == "assistant" and message.get("content") is None:
+        if (
+            isinstance(message, dict)
+            and message.get("role") == "assistant"
+            and message.get("content") is None
+        ):
             message["content"] = ""
             changed = True
     if not changed:

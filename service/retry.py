@@ -20,7 +20,9 @@ RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError, TimeoutError, asyncio.TimeoutError)):
+    if isinstance(
+        exc, (openai.APITimeoutError, openai.APIConnectionError, TimeoutError, asyncio.TimeoutError)
+    ):
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500

@@ -2,7 +2,7 @@
 
 Every value comes from an environment variable prefixed ``QUIZRELAY_`` or from a ``.env`` file in
 the working directory. Nothing else in the package reads ``os.environ`` for configuration, so a
-test can build a :class:`Settings` object and hand it to :func:`service.app.create_app`.
+test can build a :class:`Settings` object and hand it to :func:`quizrelay.app.create_app`.
 """
 
 from __future__ import annotations
@@ -23,13 +23,19 @@ OPENAI_REASONING_MODEL = re.compile(r"^(o\d|gpt-5)(?!-chat)")
 """OpenAI's reasoning models (o1, o3, o4-mini, gpt-5, gpt-5-mini...): they reject ``max_tokens``
 and any ``temperature`` but the default. ``gpt-5-chat-latest`` is a plain chat model."""
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-def _default_agents_config_dir() -> Path:
-    """The checkout's ``agents_config/`` (editable installs), else one in the working directory."""
-    beside_package = PROJECT_ROOT / "agents_config"
-    return beside_package if beside_package.is_dir() else Path.cwd() / "agents_config"
+def default_agents_config_dir() -> Path:
+    """The agent definitions shipped with quizrelay.
+
+    An installed wheel carries them as package data (``quizrelay/agents_config/``); an editable
+    install or a checkout reads the repository's ``agents_config/`` beside the source folder.
+    ``QUIZRELAY_AGENTS_CONFIG_DIR`` overrides both (``quizrelay config export DIR`` writes a copy
+    to edit).
+    """
+    packaged = PACKAGE_DIR / "agents_config"
+    return packaged if packaged.is_dir() else PACKAGE_DIR.parent / "agents_config"
 
 
 EMBEDDED_MODEL_NAME = "smollm2-135m-instruct"
@@ -61,7 +67,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///quizrelay.db"
     """SQLAlchemy URL of the store (rounds, games, events, traces, spans)."""
 
-    agents_config_dir: Path = Field(default_factory=_default_agents_config_dir)
+    agents_config_dir: Path = Field(default_factory=default_agents_config_dir)
     """Folder with the agent definitions, prompts and question categories."""
 
     llm_timeout: float = Field(default=120.0, gt=0)
@@ -174,7 +180,9 @@ class Settings(BaseSettings):
             return "llama-cpp"
         url = self.llm_base_url or ""
         if "api.openai.com" in url:
-            return "openai-reasoning" if OPENAI_REASONING_MODEL.match(self.model or "") else "openai"
+            return (
+                "openai-reasoning" if OPENAI_REASONING_MODEL.match(self.model or "") else "openai"
+            )
         if ":11434" in url:
             return "ollama"
         return "generic"

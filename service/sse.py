@@ -31,7 +31,9 @@ HEARTBEAT = b": ping\n\n"
 Batch = list[tuple[int, dict[str, Any]]]
 
 
-async def encode(batches: AsyncIterator[Batch], *, heartbeat: float = HEARTBEAT_SECONDS) -> AsyncIterator[bytes]:
+async def encode(
+    batches: AsyncIterator[Batch], *, heartbeat: float = HEARTBEAT_SECONDS
+) -> AsyncIterator[bytes]:
     """Frame each batch of records as one chunk (one socket write); send a heartbeat comment
     whenever nothing arrives for ``heartbeat`` seconds."""
     iterator = aiter(batches)
@@ -60,7 +62,9 @@ async def encode(batches: AsyncIterator[Batch], *, heartbeat: float = HEARTBEAT_
             await iterator.aclose()  # type: ignore[attr-defined]
 
 
-def event_stream_response(batches: AsyncIterator[Batch], *, heartbeat: float = HEARTBEAT_SECONDS) -> StreamingResponse:
+def event_stream_response(
+    batches: AsyncIterator[Batch], *, heartbeat: float = HEARTBEAT_SECONDS
+) -> StreamingResponse:
     return StreamingResponse(
         encode(batches, heartbeat=heartbeat), media_type="text/event-stream", headers=SSE_HEADERS
     )

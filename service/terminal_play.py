@@ -52,14 +52,18 @@ class StreamPrinter:
 
     def _custom(self, name: str, value: dict[str, Any]) -> None:
         if name == "question":
-            self._line(f"\n  QUESTION ({value['category']}, {value['difficulty']}):\n  {value['text']}\n")
+            self._line(
+                f"\n  QUESTION ({value['category']}, {value['difficulty']}):\n  {value['text']}\n"
+            )
         elif name == "answer":
             self._line(f"  ANSWER ({value.get('answered_by', 'Answerer')}): {value['text']}")
         elif name == "handoff":
             self._line(f"  ⇢ handoff {value['from']} → {value['to']}")
         elif name == "verdict":
             mark = "✓ right" if value["correct"] else "✗ wrong"
-            self._line(f"\n  VERDICT: {mark}  (reference answer: {value['reference_answer']})\n  {value['explanation']}")
+            self._line(
+                f"\n  VERDICT: {mark}  (reference answer: {value['reference_answer']})\n  {value['explanation']}"
+            )
 
 
 def play_game(
@@ -74,28 +78,45 @@ def play_game(
     ask: Callable[[str], str] = input,
 ) -> dict[str, Any]:
     """Play a game of ``rounds`` rounds and return the final game (with its score)."""
-    game = client.post("/api/games", {
-        "pipeline": pipeline, "mode": "human" if human else "ai", "rounds": rounds,
-        "categories": [category] if category else None, "difficulty": difficulty,
-    })
+    game = client.post(
+        "/api/games",
+        {
+            "pipeline": pipeline,
+            "mode": "human" if human else "ai",
+            "rounds": rounds,
+            "categories": [category] if category else None,
+            "difficulty": difficulty,
+        },
+    )
     printer = StreamPrinter(out)
-    out.write(f"Game {game['id']}: {rounds} round(s), {pipeline} pipeline, {'you answer' if human else 'AI vs AI'}\n")
+    out.write(
+        f"Game {game['id']}: {rounds} round(s), {pipeline} pipeline, {'you answer' if human else 'AI vs AI'}\n"
+    )
     for number in range(1, rounds + 1):
         out.write(f"\n═══ Round {number} of {rounds} ═══\n")
         last = _run(printer, client.stream("/api/rounds", {"game_id": game["id"]}))
-        if human and last.get("type") == "RUN_FINISHED" and (last.get("result") or {}).get("status") == "awaiting_answer":
+        if (
+            human
+            and last.get("type") == "RUN_FINISHED"
+            and (last.get("result") or {}).get("status") == "awaiting_answer"
+        ):
             round_id = last["result"]["round_id"]
             answer = ""
             while not answer.strip():
                 answer = ask("\n  Your answer: ")
-            _run(printer, client.stream(f"/api/rounds/{round_id}/answer", {"answer": answer.strip()[:500]}))
+            _run(
+                printer,
+                client.stream(f"/api/rounds/{round_id}/answer", {"answer": answer.strip()[:500]}),
+            )
         final = client.get(f"/api/games/{game['id']}")
         score = final["score"]
         out.write(f"\n  Score: {score['correct']} / {score['answered']} correct\n")
     final = client.get(f"/api/games/{game['id']}")
     score = final["score"]
-    out.write(f"\nGame over: {score['correct']} of {score['played']} rounds right ({score['points']} points). "
-              f"Traces: /traces?game_id={game['id']}\n")
+    out.write(
+        f"\nGame over: {score['correct']} of {score['played']} rounds right ({score['points']} points). "
+        f"Traces: /traces?game_id={game['id']}\n"
+    )
     return final
 
 

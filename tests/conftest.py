@@ -12,8 +12,8 @@ import pytest
 from agents.testing import ScriptedModel
 from agents.usage import Usage
 
-from service.app import create_app
-from service.settings import Settings
+from quizrelay.app import create_app
+from quizrelay.settings import Settings
 from tests.support.server import serving
 
 UNUSED_URL = "http://127.0.0.1:9/v1"
@@ -39,8 +39,12 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 
 
 def usage(input_tokens: int = 20, output_tokens: int = 5) -> Usage:
-    return Usage(requests=1, input_tokens=input_tokens, output_tokens=output_tokens,
-                 total_tokens=input_tokens + output_tokens)
+    return Usage(
+        requests=1,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=input_tokens + output_tokens,
+    )
 
 
 class ScriptedRoles:
@@ -48,7 +52,9 @@ class ScriptedRoles:
 
     def __init__(self, **steps: list[Any]) -> None:
         self.models = {
-            role: ScriptedModel(steps.get(role.lower(), []), default_usage=usage(), emit_traces=True)
+            role: ScriptedModel(
+                steps.get(role.lower(), []), default_usage=usage(), emit_traces=True
+            )
             for role in ("Questioner", "Answerer", "Judge")
         }
 

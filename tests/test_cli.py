@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -24,18 +23,39 @@ def service(make_settings, serve, tmp_path):
         yield base_url, settings
 
 
-def cli(*args: str, database_url: str | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
+def cli(
+    *args: str, database_url: str | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUIZRELAY_")}
     if database_url:
         env["QUIZRELAY_DATABASE_URL"] = database_url
-    return subprocess.run([sys.executable, "-m", "service", *args], input=stdin, capture_output=True,
-                          text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "quizrelay", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_compare_prints_a_table_and_writes_json_and_csv(service, tmp_path):
     base_url, settings = service
-    result = cli("compare", "--rounds", "2", "--url", base_url, "--seed", "3", "--categories", "arithmetic",
-                 "--json", str(tmp_path / "out.json"), "--csv", str(tmp_path / "out.csv"))
+    result = cli(
+        "compare",
+        "--rounds",
+        "2",
+        "--url",
+        base_url,
+        "--seed",
+        "3",
+        "--categories",
+        "arithmetic",
+        "--json",
+        str(tmp_path / "out.json"),
+        "--csv",
+        str(tmp_path / "out.csv"),
+    )
     assert result.returncode == 0, result.stderr
     table = result.stdout
     assert "agents" in table and "chat" in table
@@ -45,7 +65,12 @@ def test_compare_prints_a_table_and_writes_json_and_csv(service, tmp_path):
     data = json.loads((tmp_path / "out.json").read_text())
     assert data["pipelines"]["agents"]["rounds"] == 2 and len(data["questions"]) == 2
     rows = list(csv.DictReader((tmp_path / "out.csv").open()))
-    assert [(r["index"], r["pipeline"]) for r in rows] == [("0", "agents"), ("0", "chat"), ("1", "agents"), ("1", "chat")]
+    assert [(r["index"], r["pipeline"]) for r in rows] == [
+        ("0", "agents"),
+        ("0", "chat"),
+        ("1", "agents"),
+        ("1", "chat"),
+    ]
     assert all(r["status"] == "completed" and r["trace_id"].startswith("trace_") for r in rows)
 
     listing = cli("traces", "list", "--limit", "10", database_url=settings.database_url)
@@ -72,15 +97,32 @@ def test_play_ai_game_streams_and_scores(service):
 def _arithmetic_answer(question: str) -> str:
     expression = re.search(r"Calculate (.+?)\.?$", question).group(1)
     assert re.fullmatch(r"[-+*/() 0-9]+", expression)
-    return str(int(eval(expression)))  # noqa: S307 - digits and operators only, checked above
+    return str(int(eval(expression)))
 
 
 def test_play_human_game_takes_answers_from_the_keyboard(service):
     base_url, _ = service
     process = subprocess.Popen(
-        [sys.executable, "-m", "service", "play", "--human", "--rounds", "3", "--url", base_url,
-         "--category", "arithmetic", "--difficulty", "easy"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+        [
+            sys.executable,
+            "-m",
+            "quizrelay",
+            "play",
+            "--human",
+            "--rounds",
+            "3",
+            "--url",
+            base_url,
+            "--category",
+            "arithmetic",
+            "--difficulty",
+            "easy",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
     )
     transcript = []
     answers_given = 0
@@ -110,7 +152,15 @@ def test_play_human_game_takes_answers_from_the_keyboard(service):
 
 def test_cli_errors_are_clear(tmp_path):
     result = cli("play", "--url", "http://127.0.0.1:9")
-    assert result.returncode == 2 and "no quizrelay service answers at http://127.0.0.1:9" in result.stderr
-    env_error = subprocess.run([sys.executable, "-m", "service", "serve"], capture_output=True, text=True,
-                               env={**os.environ, "QUIZRELAY_LLM_BASE_URL": "http://x:1/v1"}, timeout=60)
+    assert (
+        result.returncode == 2
+        and "no quizrelay service answers at http://127.0.0.1:9" in result.stderr
+    )
+    env_error = subprocess.run(
+        [sys.executable, "-m", "quizrelay", "serve"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "QUIZRELAY_LLM_BASE_URL": "http://x:1/v1"},
+        timeout=60,
+    )
     assert env_error.returncode == 2 and "QUIZRELAY_MODEL is required" in env_error.stderr

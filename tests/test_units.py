@@ -10,12 +10,16 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from service.agent_specs import load_agents_config
-from service.embedded.server import _PromptRecorder, _stream_with_usage
-from service.errors import ConfigError, scrub
-from service.pipelines.tool_choice import ToolChoicePolicy, chat_tool_choice_param, done_tools_in_history
-from service.settings import Settings
-from service.sse import frame
+from quizrelay.agent_specs import load_agents_config
+from quizrelay.embedded.server import _PromptRecorder, _stream_with_usage
+from quizrelay.errors import ConfigError, scrub
+from quizrelay.pipelines.tool_choice import (
+    ToolChoicePolicy,
+    chat_tool_choice_param,
+    done_tools_in_history,
+)
+from quizrelay.settings import Settings
+from quizrelay.sse import frame
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "agents_config"
 
@@ -24,9 +28,14 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "agents_config"
 def test_sequence_forces_the_first_tool_not_yet_done_and_skips_unoffered_ones():
     policy = ToolChoicePolicy(["draw_question", "pose_question", "transfer_to_answerer"])
     assert policy.choose(["draw_question"], set()) == "draw_question"
-    assert policy.choose(["draw_question", "transfer_to_answerer"], {"draw_question"}) == "transfer_to_answerer"
+    assert (
+        policy.choose(["draw_question", "transfer_to_answerer"], {"draw_question"})
+        == "transfer_to_answerer"
+    )
     assert policy.choose(["pose_question", "transfer_to_answerer"], set()) == "pose_question"
-    assert policy.choose(["draw_question"], {"draw_question"}) == "draw_question"  # last one repeats
+    assert (
+        policy.choose(["draw_question"], {"draw_question"}) == "draw_question"
+    )  # last one repeats
     assert policy.choose([], set()) is None  # no tools, no tool_choice
 
 
@@ -34,7 +43,10 @@ def test_keyword_policies_and_their_wire_form():
     assert ToolChoicePolicy("required").choose(["a"], set()) == "required"
     assert ToolChoicePolicy("auto").choose(["a"], set()) == "auto"
     assert ToolChoicePolicy("required").choose([], set()) is None
-    assert chat_tool_choice_param("check_answer") == {"type": "function", "function": {"name": "check_answer"}}
+    assert chat_tool_choice_param("check_answer") == {
+        "type": "function",
+        "function": {"name": "check_answer"},
+    }
     assert chat_tool_choice_param("required") == "required" and chat_tool_choice_param(None) is None
 
 
@@ -44,7 +56,11 @@ def test_done_tools_ignores_failed_and_unanswered_calls():
         {"type": "function_call", "call_id": "1", "name": "check_answer", "arguments": "{}"},
         {"type": "function_call_output", "call_id": "1", "output": '{"correct": true}'},
         {"type": "function_call", "call_id": "2", "name": "submit_verdict", "arguments": "{"},
-        {"type": "function_call_output", "call_id": "2", "output": "ERROR: the arguments are not valid JSON"},
+        {
+            "type": "function_call_output",
+            "call_id": "2",
+            "output": "ERROR: the arguments are not valid JSON",
+        },
         {"type": "function_call", "call_id": "3", "name": "draw_question", "arguments": "{}"},
     ]
     assert done_tools_in_history(history) == {"check_answer"}
@@ -54,9 +70,19 @@ def test_done_tools_ignores_failed_and_unanswered_calls():
 def test_settings_profiles_are_inferred_from_the_server():
     assert Settings(_env_file=None).profile() == "llama-cpp"
     assert Settings(_env_file=None).uses_embedded_model
-    openai = Settings(_env_file=None, llm_base_url="https://api.openai.com/v1", model="gpt-4.1-mini", llm_api_key="sk-x")
+    openai = Settings(
+        _env_file=None,
+        llm_base_url="https://api.openai.com/v1",
+        model="gpt-4.1-mini",
+        llm_api_key="sk-x",
+    )
     assert openai.profile() == "openai" and openai.api_key_value() == "sk-x"
-    ollama = Settings(_env_file=None, llm_base_url="http://localhost:11434/v1/", model="gpt-oss:20b", llm_api_key="ollama")
+    ollama = Settings(
+        _env_file=None,
+        llm_base_url="http://localhost:11434/v1/",
+        model="gpt-oss:20b",
+        llm_api_key="ollama",
+    )
     assert ollama.profile() == "ollama" and ollama.llm_base_url == "http://localhost:11434/v1"
     assert "sk-x" not in repr(openai)
 
@@ -80,7 +106,10 @@ def test_settings_errors_say_what_to_set():
 def test_shipped_config_loads_and_profiles_apply():
     config = load_agents_config(CONFIG_DIR)
     judge = config.agent("Judge", "llama-cpp")
-    assert judge.tool_choice == ["check_answer", "submit_verdict"] and judge.model_settings["max_tokens"] == 256
+    assert (
+        judge.tool_choice == ["check_answer", "submit_verdict"]
+        and judge.model_settings["max_tokens"] == 256
+    )
     assert config.agent("Judge", "openai").tool_choice == "required"
     assert "{reference_answer}" not in config.agents["Answerer"].instructions
 
@@ -95,7 +124,9 @@ def test_answerer_prompt_cannot_use_the_reference_answer(tmp_path):
     config_dir = _copy_config(tmp_path)
     path = config_dir / "answerer.yaml"
     path.write_text(path.read_text().replace("{question}", "{question} (hint: {reference_answer})"))
-    with pytest.raises(ConfigError, match=r"Answerer.instructions uses placeholders \['reference_answer'\]"):
+    with pytest.raises(
+        ConfigError, match=r"Answerer.instructions uses placeholders \['reference_answer'\]"
+    ):
         load_agents_config(config_dir)
 
 
@@ -127,7 +158,7 @@ class FakeLlama:
     def tokenize(self, data: bytes, add_bos: bool = True, special: bool = False) -> list[int]:
         return list(range(len(data.split()) + (1 if add_bos else 0)))
 
-    def create_completion(self, prompt: str, **kwargs):  # noqa: ANN003, ANN201
+    def create_completion(self, prompt: str, **kwargs):
         return iter(())
 
 
@@ -137,8 +168,14 @@ def test_streams_end_with_a_usage_chunk_counted_by_the_tokenizer():
     recorder.create_completion(prompt="<|im_start|>user hello there<|im_end|>")
     chunks = [
         {"id": "c1", "created": 1, "model": "m", "choices": [{"delta": {"content": "four score"}}]},
-        {"id": "c1", "created": 1, "model": "m", "choices": [{"delta": {"tool_calls": [
-            {"function": {"arguments": '{"answer": "7"}'}}]}}]},
+        {
+            "id": "c1",
+            "created": 1,
+            "model": "m",
+            "choices": [
+                {"delta": {"tool_calls": [{"function": {"arguments": '{"answer": "7"}'}}]}}
+            ],
+        },
     ]
     out = list(_stream_with_usage(iter(chunks), llama, recorder))
     assert out[:2] == chunks
@@ -150,7 +187,7 @@ def test_streams_end_with_a_usage_chunk_counted_by_the_tokenizer():
 def test_llama_cpp_token_budgets_fit_the_bounded_arguments():
     """With grammar-bounded strings a forced call always closes its JSON, if max_tokens leaves
     room: one token per character plus 32 for the JSON around it."""
-    from service.rounds.tools import build_tools
+    from quizrelay.rounds.tools import build_tools
 
     config = load_agents_config(CONFIG_DIR)
     tools = build_tools(config)
@@ -164,7 +201,7 @@ def test_llama_cpp_token_budgets_fit_the_bounded_arguments():
 
 
 def test_tool_arguments_with_raw_control_characters_are_accepted():
-    from service.rounds.tools import parse_arguments
+    from quizrelay.rounds.tools import parse_arguments
 
     assert parse_arguments('{"answer": "line one\nline two"}') == {"answer": "line one\nline two"}
     assert parse_arguments("  ") == {}

@@ -34,7 +34,7 @@ class ServiceState:
     runner: RoundRunner
     tracing: StoreTracingProcessor
     comparisons: ComparisonRunner
-    limiter: "RateLimiter"
+    limiter: RateLimiter
     model_server: str
 
 

@@ -23,24 +23,45 @@ async def create_game(body: GameRequest, state: StateDep, player: PlayerDep) -> 
     unknown = [c for c in body.categories or [] if not state.questions.has_category(c)]
     if unknown:
         names = ", ".join(c.name for c in state.questions.categories())
-        raise HTTPException(422, detail=[{"loc": ["body", "categories"], "type": "value_error",
-                                          "msg": f"unknown categories {unknown}; known: {names}"}])
+        raise HTTPException(
+            422,
+            detail=[
+                {
+                    "loc": ["body", "categories"],
+                    "type": "value_error",
+                    "msg": f"unknown categories {unknown}; known: {names}",
+                }
+            ],
+        )
     settings = {"categories": body.categories, "difficulty": body.difficulty, "rounds": body.rounds}
     row = await asyncio.to_thread(
-        state.games.create_game, new_id("game"), name=body.name, pipeline=body.pipeline, mode=body.mode,
-        settings=settings, owner=player,
+        state.games.create_game,
+        new_id("game"),
+        name=body.name,
+        pipeline=body.pipeline,
+        mode=body.mode,
+        settings=settings,
+        owner=player,
     )
     return games.game_out(row, [], with_rounds=True)
 
 
 @router.get("/api/games")
-def list_games(state: StateDep, player: PlayerDep, limit: int = Query(default=50, ge=1, le=200),
-               offset: int = Query(default=0, ge=0, le=1_000_000_000)) -> dict[str, Any]:
+def list_games(
+    state: StateDep,
+    player: PlayerDep,
+    limit: int = Query(default=50, ge=1, le=200),
+    offset: int = Query(default=0, ge=0, le=1_000_000_000),
+) -> dict[str, Any]:
     """Games, newest first, each with its score (a player's own, when the API has tokens)."""
     rows, total = state.games.list_games(limit=limit, offset=offset, owner=player)
     rounds = state.games.all_rounds_of_games([row.id for row in rows])
-    return {"items": [games.game_out(row, rounds[row.id], with_rounds=False) for row in rows],
-            "total": total, "limit": limit, "offset": offset}
+    return {
+        "items": [games.game_out(row, rounds[row.id], with_rounds=False) for row in rows],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 @router.get("/api/games/{game_id}")

@@ -27,7 +27,11 @@ class RequestBodyGuard:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _refuse(send, 413, f"the request body is larger than {self.max_bytes} bytes (QUIZRELAY_MAX_BODY_BYTES)")
+            await _refuse(
+                send,
+                413,
+                f"the request body is larger than {self.max_bytes} bytes (QUIZRELAY_MAX_BODY_BYTES)",
+            )
             return
         body = bytearray()
         while True:
@@ -36,7 +40,11 @@ class RequestBodyGuard:
                 return
             body += message.get("body", b"")
             if len(body) > self.max_bytes:
-                await _refuse(send, 413, f"the request body is larger than {self.max_bytes} bytes (QUIZRELAY_MAX_BODY_BYTES)")
+                await _refuse(
+                    send,
+                    413,
+                    f"the request body is larger than {self.max_bytes} bytes (QUIZRELAY_MAX_BODY_BYTES)",
+                )
                 return
             if not message.get("more_body", False):
                 break
@@ -44,7 +52,11 @@ class RequestBodyGuard:
             try:
                 bytes(body).decode("utf-8")
             except UnicodeDecodeError as exc:
-                await _refuse(send, 422, f"the request body is not valid UTF-8 (byte {exc.object[exc.start]:#04x} at position {exc.start}); send JSON encoded as UTF-8")
+                await _refuse(
+                    send,
+                    422,
+                    f"the request body is not valid UTF-8 (byte {exc.object[exc.start]:#04x} at position {exc.start}); send JSON encoded as UTF-8",
+                )
                 return
         delivered = False
 
@@ -61,6 +73,14 @@ class RequestBodyGuard:
 async def _refuse(send: Send, status: int, message: str) -> None:
     body: dict[str, Any] = {"detail": message}
     payload = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})

@@ -24,7 +24,12 @@ def healthz(state: StateDep) -> HealthOut:
     )
 
 
-@router.get("/api/categories", response_model=list[CategoryOut], tags=["rounds"], dependencies=[Depends(current_player)])
+@router.get(
+    "/api/categories",
+    response_model=list[CategoryOut],
+    tags=["rounds"],
+    dependencies=[Depends(current_player)],
+)
 def categories(state: StateDep) -> list[CategoryOut]:
     """What can be asked. `verified` categories have generated reference answers; `freeform`
     lets the Questioner write its own question (best with a capable model)."""

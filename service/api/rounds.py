@@ -23,10 +23,14 @@ SSE_RESPONSE = {200: {"content": {"text/event-stream": {}}, "description": "AG-U
 
 def unprocessable(field: str, message: str) -> HTTPException:
     """A 422 shaped like FastAPI's own validation errors, naming the field."""
-    return HTTPException(422, detail=[{"loc": ["body", field], "msg": message, "type": "value_error"}])
+    return HTTPException(
+        422, detail=[{"loc": ["body", field], "msg": message, "type": "value_error"}]
+    )
 
 
-@router.post("", response_class=StreamingResponse, responses=SSE_RESPONSE, dependencies=[StartLimit])
+@router.post(
+    "", response_class=StreamingResponse, responses=SSE_RESPONSE, dependencies=[StartLimit]
+)
 async def start_round(body: RoundRequest, state: StateDep, player: PlayerDep) -> StreamingResponse:
     """Play a round and stream it as Server-Sent Events (AG-UI events, each with an ``id:``)."""
     request = body.model_dump()
@@ -46,7 +50,9 @@ async def start_round(body: RoundRequest, state: StateDep, player: PlayerDep) ->
                 request["category"] = request["category"] or defaults.category
             request["difficulty"] = request["difficulty"] or defaults.difficulty
     if request["pipeline"] is None:
-        raise unprocessable("pipeline", "Field required (or give the game_id of a game that sets it)")
+        raise unprocessable(
+            "pipeline", "Field required (or give the game_id of a game that sets it)"
+        )
     request["mode"] = request["mode"] or "ai"
     try:
         plan = state.runner.plan(**request, owner=player)
@@ -56,9 +62,18 @@ async def start_round(body: RoundRequest, state: StateDep, player: PlayerDep) ->
     return _stream(state, live, 0)
 
 
-@router.post("/{round_id}/answer", response_class=StreamingResponse, responses={
-    **SSE_RESPONSE, 404: {"description": "no such round"}, 409: {"description": "the round takes no answer now"}})
-async def answer_round(round_id: str, body: AnswerRequest, state: StateDep, player: PlayerDep) -> StreamingResponse:
+@router.post(
+    "/{round_id}/answer",
+    response_class=StreamingResponse,
+    responses={
+        **SSE_RESPONSE,
+        404: {"description": "no such round"},
+        409: {"description": "the round takes no answer now"},
+    },
+)
+async def answer_round(
+    round_id: str, body: AnswerRequest, state: StateDep, player: PlayerDep
+) -> StreamingResponse:
     """Answer a human round: streams the Judge's part as the round's second run."""
     await _check_visible(state, round_id, player)
     try:
@@ -73,7 +88,9 @@ async def answer_round(round_id: str, body: AnswerRequest, state: StateDep, play
     return _stream(state, live, after)
 
 
-def _stream(state: ServiceState, live: LiveRound, after: int, *, until_run_end: bool = True) -> StreamingResponse:
+def _stream(
+    state: ServiceState, live: LiveRound, after: int, *, until_run_end: bool = True
+) -> StreamingResponse:
     """A round's events as SSE; while the client listens the round counts it (see
     ``RoundRunner.watch`` for what happens when the last one leaves)."""
     records = state.runner.watch(
@@ -86,8 +103,11 @@ async def _check_visible(state: ServiceState, round_id: str, player: str | None)
     if player is None:
         return
     live = state.runner.live.get(round_id)
-    owner = live.owner if live is not None else getattr(
-        await asyncio.to_thread(state.rounds.get_round, round_id), "owner", None)
+    owner = (
+        live.owner
+        if live is not None
+        else getattr(await asyncio.to_thread(state.rounds.get_round, round_id), "owner", None)
+    )
     if owner != player:
         raise _not_found(round_id)
 
@@ -113,7 +133,9 @@ async def round_events(
     round_id: str,
     state: StateDep,
     player: PlayerDep,
-    after: int = Query(default=0, ge=0, le=1_000_000_000, description="Send events with an id above this one."),
+    after: int = Query(
+        default=0, ge=0, le=1_000_000_000, description="Send events with an id above this one."
+    ),
     last_event_id: str | None = Header(default=None, alias="Last-Event-ID"),
 ) -> StreamingResponse:
     """Re-attach to a round's events: missed ones first, then live ones until the round ends.
@@ -146,14 +168,31 @@ def _links(round_id: str, trace_id: str) -> dict[str, str]:
 
 def _row_out(row: RoundRow) -> RoundOut:
     over = row.status in ("completed", "failed")
-    error = RoundError(code=row.error_code, message=row.error_message or "") if row.error_code else None
+    error = (
+        RoundError(code=row.error_code, message=row.error_message or "") if row.error_code else None
+    )
     return RoundOut(
-        id=row.id, game_id=row.game_id, pipeline=row.pipeline, mode=row.mode, status=row.status,  # type: ignore[arg-type]
-        model=row.model, category=row.category, difficulty=row.difficulty, seed=row.seed,
-        question=row.question, reference_answer=row.reference_answer if over else None,
-        answer=row.answer, answered_by=row.answered_by, verdict=row.verdict, trace_id=row.trace_id,
-        error=error, time_to_first_token_ms=row.time_to_first_token_ms, total_ms=row.total_ms,
-        usage=row.usage, created_at=row.created_at, finished_at=row.finished_at,
+        id=row.id,
+        game_id=row.game_id,
+        pipeline=row.pipeline,
+        mode=row.mode,
+        status=row.status,  # type: ignore[arg-type]
+        model=row.model,
+        category=row.category,
+        difficulty=row.difficulty,
+        seed=row.seed,
+        question=row.question,
+        reference_answer=row.reference_answer if over else None,
+        answer=row.answer,
+        answered_by=row.answered_by,
+        verdict=row.verdict,
+        trace_id=row.trace_id,
+        error=error,
+        time_to_first_token_ms=row.time_to_first_token_ms,
+        total_ms=row.total_ms,
+        usage=row.usage,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
         links=_links(row.id, row.trace_id),
     )
 

@@ -15,14 +15,33 @@ class RoundRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    pipeline: Literal["agents", "chat"] | None = Field(default=None, description="`agents` (Agents SDK) or `chat` (plain Chat Completions); required unless the game sets it.")
-    category: str | None = Field(default=None, max_length=64, description="A name from GET /api/categories.")
+    pipeline: Literal["agents", "chat"] | None = Field(
+        default=None,
+        description="`agents` (Agents SDK) or `chat` (plain Chat Completions); required unless the game sets it.",
+    )
+    category: str | None = Field(
+        default=None, max_length=64, description="A name from GET /api/categories."
+    )
     difficulty: Literal["easy", "medium", "hard"] | None = None
-    seed: int | None = Field(default=None, ge=0, le=2**31 - 1, description="Same seed, same question.")
-    question: str | None = Field(default=None, min_length=1, max_length=2000, description="Ask this question (needs `reference_answer`).")
+    seed: int | None = Field(
+        default=None, ge=0, le=2**31 - 1, description="Same seed, same question."
+    )
+    question: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="Ask this question (needs `reference_answer`).",
+    )
     reference_answer: str | None = Field(default=None, min_length=1, max_length=200)
-    game_id: str | None = Field(default=None, pattern=ID_PATTERN, description="Add the round to this game (the trace group).")
-    mode: Literal["ai", "human"] | None = Field(default=None, description="`ai` (default) or `human`: the stream stops after the question; answer with POST /api/rounds/{id}/answer.")
+    game_id: str | None = Field(
+        default=None,
+        pattern=ID_PATTERN,
+        description="Add the round to this game (the trace group).",
+    )
+    mode: Literal["ai", "human"] | None = Field(
+        default=None,
+        description="`ai` (default) or `human`: the stream stops after the question; answer with POST /api/rounds/{id}/answer.",
+    )
 
     @model_validator(mode="after")
     def _question_with_reference(self) -> RoundRequest:
@@ -39,7 +58,9 @@ class GameRequest(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     pipeline: Literal["agents", "chat"]
     mode: Literal["ai", "human"] = "ai"
-    categories: list[str] | None = Field(default=None, min_length=1, max_length=20, description="Rounds take turns through these.")
+    categories: list[str] | None = Field(
+        default=None, min_length=1, max_length=20, description="Rounds take turns through these."
+    )
     difficulty: Literal["easy", "medium", "hard"] | None = None
     rounds: int = Field(default=5, ge=1, le=50)
 

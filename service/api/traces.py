@@ -19,7 +19,9 @@ def load_view(state: ServiceState, trace_id: str, player: str | None = None) -> 
     state.tracing.flush()
     row = state.traces.get_trace(trace_id)
     if row is None or not visible(row.owner, player):
-        raise HTTPException(404, detail=f"no trace with id {trace_id!r} (it may have been removed by retention)")
+        raise HTTPException(
+            404, detail=f"no trace with id {trace_id!r} (it may have been removed by retention)"
+        )
     return build_view(row, state.traces.spans(trace_id), state.setup.config.prices)
 
 
@@ -30,23 +32,37 @@ def list_traces(
     pipeline: Literal["agents", "chat"] | None = None,
     game_id: str | None = Query(default=None, max_length=64),
     status: Literal["running", "ok", "error"] | None = None,
-    since: datetime | None = Query(default=None, description="ISO 8601; traces started at or after"),
-    until: datetime | None = Query(default=None, description="ISO 8601; traces started at or before"),
+    since: datetime | None = Query(
+        default=None, description="ISO 8601; traces started at or after"
+    ),
+    until: datetime | None = Query(
+        default=None, description="ISO 8601; traces started at or before"
+    ),
     limit: int = Query(default=50, ge=1, le=200),
     offset: int = Query(default=0, ge=0, le=1_000_000_000),
 ) -> dict[str, Any]:
     """Traces, newest first, each with its totals (duration, model calls, tokens, cost)."""
     state.tracing.flush()
-    where = TraceFilter(pipeline=pipeline, game_id=game_id, status=status, since=since, until=until, owner=player)
+    where = TraceFilter(
+        pipeline=pipeline, game_id=game_id, status=status, since=since, until=until, owner=player
+    )
     rows, total = state.traces.list_traces(where, limit=limit, offset=offset)
     spans = state.traces.spans_of([row.id for row in rows])
     prices = state.setup.config.prices
     items = []
     for row in rows:
         view = build_view(row, spans[row.id], prices)
-        items.append({**trace_summary(row), "span_count": len(view.spans), "totals": view.total.as_dict()})
+        items.append(
+            {**trace_summary(row), "span_count": len(view.spans), "totals": view.total.as_dict()}
+        )
     next_offset = offset + limit if offset + limit < total else None
-    return {"items": items, "total": total, "limit": limit, "offset": offset, "next_offset": next_offset}
+    return {
+        "items": items,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": next_offset,
+    }
 
 
 @router.get("/compare")
@@ -64,7 +80,12 @@ def compare_traces(
 
 
 @router.get("/{trace_id}")
-def get_trace(trace_id: str, state: StateDep, player: PlayerDep, content: bool = Query(default=True, description="include span inputs/outputs")) -> dict[str, Any]:
+def get_trace(
+    trace_id: str,
+    state: StateDep,
+    player: PlayerDep,
+    content: bool = Query(default=True, description="include span inputs/outputs"),
+) -> dict[str, Any]:
     """The trace, its spans in tree order on one time axis (``start_ms``, ``duration_ms``,
     ``depth``), and tokens, calls and cost rolled up per role and in total."""
     return load_view(state, trace_id, player).as_dict(include_data=content)

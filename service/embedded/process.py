@@ -51,7 +51,9 @@ class EmbeddedModelProcess:
         self.port = settings.embedded_port or free_port(self.host)
         self.model = MODEL_ALIAS
         self._process: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.NamedTemporaryFile(prefix="quizrelay-model-", suffix=".log", delete=False)
+        self._log = tempfile.NamedTemporaryFile(
+            prefix="quizrelay-model-", suffix=".log", delete=False
+        )
 
     @property
     def base_url(self) -> str:
@@ -71,15 +73,25 @@ class EmbeddedModelProcess:
     async def start(self) -> str:
         """Start the server and return its base URL once it answers ``GET /v1/models``."""
         command = [
-            sys.executable, "-m", "service.embedded.server",
-            "--host", self.host, "--port", str(self.port),
-            "--threads", str(self.settings.embedded_threads),
-            "--context", str(self.settings.embedded_context),
+            sys.executable,
+            "-m",
+            "quizrelay.embedded.server",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--threads",
+            str(self.settings.embedded_threads),
+            "--context",
+            str(self.settings.embedded_context),
         ]
         preexec = _die_with_parent if sys.platform.startswith("linux") else None
         logger.info("starting the embedded model server on %s", self.base_url)
-        self._process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            command, stdout=self._log, stderr=subprocess.STDOUT, preexec_fn=preexec,
+        self._process = subprocess.Popen(
+            command,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=preexec,
         )
         try:
             await self._wait_ready()

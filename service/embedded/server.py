@@ -1,6 +1,6 @@
 """The embedded model server: llama-cpp-python's OpenAI-compatible server with SmolLM2-135M.
 
-Run as its own process (``quizrelay model serve`` or ``python -m service.embedded.server``), so
+Run as its own process (``quizrelay model serve`` or ``python -m quizrelay.embedded.server``), so
 a crash or a slow generation never blocks the service's event loop. Two settings differ from
 llama-cpp-python's defaults, each for a reason found the hard way:
 
@@ -69,7 +69,9 @@ def _generated_text(chunk: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _stream_with_usage(chunks: Iterator[dict[str, Any]], llama: Any, recorder: _PromptRecorder) -> Iterator[dict[str, Any]]:
+def _stream_with_usage(
+    chunks: Iterator[dict[str, Any]], llama: Any, recorder: _PromptRecorder
+) -> Iterator[dict[str, Any]]:
     generated: list[str] = []
     last: dict[str, Any] | None = None
     for chunk in chunks:
@@ -131,7 +133,9 @@ def serve(host: str, port: int, *, threads: int, context: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Serve the embedded SmolLM2-135M model (OpenAI-compatible).")
+    parser = argparse.ArgumentParser(
+        description="Serve the embedded SmolLM2-135M model (OpenAI-compatible)."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--threads", type=int, default=2)

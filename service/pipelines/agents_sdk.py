@@ -22,8 +22,8 @@ from agents import (
     FunctionTool,
     GuardrailFunctionOutput,
     Handoff,
-    OutputGuardrail,
     ModelSettings,
+    OutputGuardrail,
     RunConfig,
     RunContextWrapper,
     Runner,
@@ -40,7 +40,6 @@ from .. import errors
 from ..agent_specs import AgentSpec
 from ..retry import RetryPolicy
 from ..rounds import prompts
-from ..tracing.annotations import mark_first_token_of_current_generation
 from ..rounds.context import RoundContext
 from ..rounds.tools import (
     TRANSFER_TO_ANSWERER,
@@ -50,6 +49,7 @@ from ..rounds.tools import (
     answer_handoff_schema,
     parse_arguments,
 )
+from ..tracing.annotations import mark_first_token_of_current_generation
 from .base import PipelineSetup
 from .player_model import PlayerModel
 from .sdk_stream import SdkStreamTranslator
@@ -94,27 +94,54 @@ class PolicyModel(Model):
         self.retry = retry or RetryPolicy(max_retries=0)
         self.on_retry = on_retry
 
-    def _settings(self, settings: ModelSettings, input: Any, tools: list, handoffs: list) -> ModelSettings:
+    def _settings(
+        self, settings: ModelSettings, input: Any, tools: list, handoffs: list
+    ) -> ModelSettings:
         offered = [tool.name for tool in tools] + [item.tool_name for item in handoffs]
         done = done_tools_in_history(input) if isinstance(input, list) else set()
         return dataclasses.replace(settings, tool_choice=self.policy.choose(offered, done))
 
-    async def get_response(self, system_instructions, input, model_settings, tools, output_schema,
-                           handoffs, tracing: ModelTracing, **kwargs: Any):  # noqa: ANN001, ANN201
+    async def get_response(
+        self,
+        system_instructions,
+        input,
+        model_settings,
+        tools,
+        output_schema,
+        handoffs,
+        tracing: ModelTracing,
+        **kwargs: Any,
+    ):
         settings = self._settings(model_settings, input, tools, handoffs)
         return await self.inner.get_response(
             system_instructions, input, settings, tools, output_schema, handoffs, tracing, **kwargs
         )
 
-    async def stream_response(self, system_instructions, input, model_settings, tools, output_schema,
-                              handoffs, tracing: ModelTracing, **kwargs: Any):  # noqa: ANN001, ANN201
+    async def stream_response(
+        self,
+        system_instructions,
+        input,
+        model_settings,
+        tools,
+        output_schema,
+        handoffs,
+        tracing: ModelTracing,
+        **kwargs: Any,
+    ):
         settings = self._settings(model_settings, input, tools, handoffs)
         retries_done = 0
         while True:
             first_token_seen = False
             try:
                 async for event in self.inner.stream_response(
-                    system_instructions, input, settings, tools, output_schema, handoffs, tracing, **kwargs
+                    system_instructions,
+                    input,
+                    settings,
+                    tools,
+                    output_schema,
+                    handoffs,
+                    tracing,
+                    **kwargs,
                 ):
                     if not first_token_seen and getattr(event, "type", "") in _TOKEN_EVENT_TYPES:
                         first_token_seen = True
@@ -147,18 +174,26 @@ def _function_tool(tool: RoundTool, *, bound_strings: bool) -> FunctionTool:
     )
 
 
-async def _verdict_follows_check(run_context: RunContextWrapper[RoundContext], agent: Any, output: Any) -> GuardrailFunctionOutput:
+async def _verdict_follows_check(
+    run_context: RunContextWrapper[RoundContext], agent: Any, output: Any
+) -> GuardrailFunctionOutput:
     outcome = run_context.context.verdict_guardrail()
-    return GuardrailFunctionOutput(output_info={"reason": outcome.reason}, tripwire_triggered=outcome.triggered)
+    return GuardrailFunctionOutput(
+        output_info={"reason": outcome.reason}, tripwire_triggered=outcome.triggered
+    )
 
 
-def _stop_at_verdict(run_context: RunContextWrapper[RoundContext], results: list) -> ToolsToFinalOutputResult:
+def _stop_at_verdict(
+    run_context: RunContextWrapper[RoundContext], results: list
+) -> ToolsToFinalOutputResult:
     """The Judge's run ends when a valid verdict is on the context, not merely when a tool ran."""
     verdict = run_context.context.verdict
     return ToolsToFinalOutputResult(is_final_output=verdict is not None, final_output=verdict)
 
 
-def _answer_handoff(judge: Agent[RoundContext], description: str, schema: dict[str, Any]) -> Handoff:
+def _answer_handoff(
+    judge: Agent[RoundContext], description: str, schema: dict[str, Any]
+) -> Handoff:
     """``transfer_to_judge``, carrying the answer, parsed leniently (see ``parse_arguments``).
 
     The SDK's own handoff parser rejects a raw newline inside a string, which
@@ -166,11 +201,15 @@ def _answer_handoff(judge: Agent[RoundContext], description: str, schema: dict[s
     """
     base = handoff(judge, input_filter=remove_all_tools, tool_description_override=description)
 
-    async def invoke(run_context: RunContextWrapper[RoundContext], arguments_json: str) -> Agent[RoundContext]:
+    async def invoke(
+        run_context: RunContextWrapper[RoundContext], arguments_json: str
+    ) -> Agent[RoundContext]:
         try:
             answer = parse_arguments(arguments_json).get("answer")
         except (ValueError, ToolArgumentError) as exc:
-            raise ModelBehaviorError(f"transfer_to_judge arguments are not valid JSON: {exc}") from exc
+            raise ModelBehaviorError(
+                f"transfer_to_judge arguments are not valid JSON: {exc}"
+            ) from exc
         if not isinstance(answer, str):
             raise ModelBehaviorError("transfer_to_judge needs an `answer` string")
         run_context.context.set_answer(answer)
@@ -208,14 +247,18 @@ class AgentsPipeline:
             self.model_factory(role, spec),
             ToolChoicePolicy(spec.tool_choice),
             retry=self.setup.retry,
-            on_retry=lambda number, exc, delay: self.setup.announce_retry(ctx, role, number, exc, delay),
+            on_retry=lambda number, exc, delay: self.setup.announce_retry(
+                ctx, role, number, exc, delay
+            ),
         )
         return Agent[RoundContext](
             name=role,
             handoff_description=spec.handoff_description,
             instructions=instructions,
             model=model,
-            model_settings=sdk_model_settings(spec.model_settings, include_usage=True, timeout=call_timeout),
+            model_settings=sdk_model_settings(
+                spec.model_settings, include_usage=True, timeout=call_timeout
+            ),
             tools=tools,
             reset_tool_choice=False,
             **extra,
@@ -224,8 +267,14 @@ class AgentsPipeline:
     def build_agents(self, ctx: RoundContext) -> Agent[RoundContext]:
         """The three agents wired together; returns the starting agent (the Questioner)."""
         judge = self._agent(
-            "Judge", ctx, tool_use_behavior=_stop_at_verdict,
-            output_guardrails=[OutputGuardrail(guardrail_function=_verdict_follows_check, name="verdict_follows_check")],
+            "Judge",
+            ctx,
+            tool_use_behavior=_stop_at_verdict,
+            output_guardrails=[
+                OutputGuardrail(
+                    guardrail_function=_verdict_follows_check, name="verdict_follows_check"
+                )
+            ],
         )
         to_judge = _answer_handoff(
             judge,
@@ -233,8 +282,13 @@ class AgentsPipeline:
             answer_handoff_schema(self.setup.config, bound_strings=self.setup.bound_strings),
         )
         if ctx.player is not None:  # a human takes the Answerer's place in the chain
-            answerer = self._agent("Answerer", ctx, handoffs=[to_judge], model=PlayerModel(ctx.player),
-                                   call_timeout=None)  # the player's time is bounded by answer_timeout
+            answerer = self._agent(
+                "Answerer",
+                ctx,
+                handoffs=[to_judge],
+                model=PlayerModel(ctx.player),
+                call_timeout=None,
+            )  # the player's time is bounded by answer_timeout
         else:
             answerer = self._agent("Answerer", ctx, handoffs=[to_judge])
         to_answerer = handoff(answerer, input_filter=remove_all_tools, is_enabled=_question_is_set)

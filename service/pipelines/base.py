@@ -2,7 +2,7 @@
 
 A pipeline reports everything through ``ctx.events`` and ``ctx.usage`` and sets the round's facts
 through the context; it never touches HTTP, SSE or the database. It raises on failure (the
-runner maps the exception to a stable error code with :func:`service.errors.failure_from_exception`).
+runner maps the exception to a stable error code with :func:`quizrelay.errors.failure_from_exception`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Protocol
 
 from ..agent_specs import AgentsConfig
 from ..events import RETRY
-from ..rounds.context import RoundContext
 from ..retry import RetryPolicy
+from ..rounds.context import RoundContext
 from ..rounds.tools import RoundTool
 
 
@@ -54,7 +54,9 @@ class PipelineSetup:
             names = [name for name in names if name == wanted]
         return [self.tools[name] for name in names]
 
-    def announce_retry(self, ctx: RoundContext, role: str, retry_number: int, exc: BaseException, delay: float) -> None:
+    def announce_retry(
+        self, ctx: RoundContext, role: str, retry_number: int, exc: BaseException, delay: float
+    ) -> None:
         """A model call failed transiently and will be retried: end its partial output, count
         the failed request, and tell the stream."""
         from ..errors import failure_from_exception
@@ -62,7 +64,14 @@ class PipelineSetup:
         failure = failure_from_exception(exc, role=role)
         ctx.events.close_items()
         ctx.usage.record(role, None, None)
-        ctx.events.custom(RETRY, {
-            "role": role, "retry": retry_number, "max_retries": self.retry.max_retries,
-            "delay_ms": round(delay * 1000), "code": failure.code, "message": failure.message,
-        })
+        ctx.events.custom(
+            RETRY,
+            {
+                "role": role,
+                "retry": retry_number,
+                "max_retries": self.retry.max_retries,
+                "delay_ms": round(delay * 1000),
+                "code": failure.code,
+                "message": failure.message,
+            },
+        )

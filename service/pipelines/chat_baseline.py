@@ -14,7 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.tracing import SpanError, agent_span, custom_span, function_span, generation_span, guardrail_span
+from agents.tracing import (
+    SpanError,
+    agent_span,
+    custom_span,
+    function_span,
+    generation_span,
+    guardrail_span,
+)
 from openai import AsyncOpenAI
 
 from .. import errors
@@ -52,7 +59,11 @@ class _Reply:
         message: dict[str, Any] = {"role": "assistant", "content": self.text}
         if self.tool_calls:
             message["tool_calls"] = [
-                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments},
+                }
                 for c in self.tool_calls
             ]
         return message
@@ -71,11 +82,15 @@ class ChatPipeline:
         transcript: list[dict[str, Any]] = [
             {"role": "user", "content": prompts.kickoff(self.setup.config, ctx)}
         ]
-        await self._play_role("Questioner", ctx, transcript, done_when=lambda: ctx.question is not None)
+        await self._play_role(
+            "Questioner", ctx, transcript, done_when=lambda: ctx.question is not None
+        )
         if ctx.player is not None:
             await self._player_answers(ctx, transcript)
         else:
-            await self._play_role("Answerer", ctx, transcript, done_when=lambda: ctx.answer is not None)
+            await self._play_role(
+                "Answerer", ctx, transcript, done_when=lambda: ctx.answer is not None
+            )
         await self._play_role("Judge", ctx, transcript, done_when=lambda: ctx.verdict is not None)
 
     async def _player_answers(self, ctx: RoundContext, transcript: list[dict[str, Any]]) -> None:
@@ -110,7 +125,9 @@ class ChatPipeline:
             for call_number in range(1, MAX_CALLS_PER_ROLE + 1):
                 choice = policy.choose([tool.name for tool in tools], done)
                 try:
-                    reply = await self._call_model(role, spec, messages, tools, choice, ctx, call_number)
+                    reply = await self._call_model(
+                        role, spec, messages, tools, choice, ctx, call_number
+                    )
                 except Exception as exc:  # cancellation passes through
                     raise errors.failure_from_exception(exc, role=role) from exc
                 messages.append(reply.as_message())
@@ -142,13 +159,17 @@ class ChatPipeline:
                 outcome = ctx.verdict_guardrail()
                 with guardrail_span(outcome.name, triggered=outcome.triggered):
                     if outcome.triggered:
-                        raise errors.RoundFailure(errors.INVALID_VERDICT, outcome.reason, role="Judge")
+                        raise errors.RoundFailure(
+                            errors.INVALID_VERDICT, outcome.reason, role="Judge"
+                        )
         ctx.events.step_finished()
 
     def _run_tool(self, call: _ToolCall, tools: list[RoundTool], ctx: RoundContext) -> str:
         tool = next((t for t in tools if t.name == call.name), None)
         include = self.setup.include_content_in_traces
-        with function_span(name=call.name or "unknown", input=call.arguments if include else None) as span:
+        with function_span(
+            name=call.name or "unknown", input=call.arguments if include else None
+        ) as span:
             if tool is None:
                 result = f"{TOOL_ERROR_PREFIX} there is no tool named {call.name!r}."
             else:
@@ -185,16 +206,24 @@ class ChatPipeline:
                     "function": {
                         "name": tool.name,
                         "description": tool.description,
-                        "parameters": tool.parameters_schema(bound_strings=self.setup.bound_strings),
+                        "parameters": tool.parameters_schema(
+                            bound_strings=self.setup.bound_strings
+                        ),
                     },
                 }
                 for tool in tools
             ]
             params["tool_choice"] = chat_tool_choice_param(choice)
-        model_config = {**spec.model_settings, "tool_choice": choice, "base_url": str(self.client.base_url)}
+        model_config = {
+            **spec.model_settings,
+            "tool_choice": choice,
+            "base_url": str(self.client.base_url),
+        }
         try:
             async with asyncio.timeout(self.setup.call_timeout):  # one call, its retries included
-                return await self._call_with_retries(role, model, model_config, params, messages, ctx, call_number)
+                return await self._call_with_retries(
+                    role, model, model_config, params, messages, ctx, call_number
+                )
         except TimeoutError:
             raise errors.RoundFailure(
                 errors.MODEL_TIMEOUT,
@@ -202,8 +231,16 @@ class ChatPipeline:
                 role=role,
             ) from None
 
-    async def _call_with_retries(self, role: str, model: str, model_config: dict[str, Any], params: dict[str, Any],
-                                 messages: list[dict[str, Any]], ctx: RoundContext, call_number: int) -> _Reply:
+    async def _call_with_retries(
+        self,
+        role: str,
+        model: str,
+        model_config: dict[str, Any],
+        params: dict[str, Any],
+        messages: list[dict[str, Any]],
+        ctx: RoundContext,
+        call_number: int,
+    ) -> _Reply:
         """Attempts of one model call, each in its own generation span; transient failures are
         retried per ``setup.retry`` after closing the attempt's partial output."""
         include = self.setup.include_content_in_traces
@@ -236,7 +273,9 @@ class ChatPipeline:
             self.setup.announce_retry(ctx, role, retries_done, error, delay)
             await asyncio.sleep(delay)
 
-    async def _stream(self, params: dict[str, Any], ctx: RoundContext, *, key: str, span_id: str) -> _Reply:
+    async def _stream(
+        self, params: dict[str, Any], ctx: RoundContext, *, key: str, span_id: str
+    ) -> _Reply:
         """One streamed call, forwarded delta by delta to the round's events."""
         events = ctx.events
         first_token_seen = False
@@ -258,7 +297,9 @@ class ChatPipeline:
                 for piece in delta.tool_calls or []:
                     call = calls.get(piece.index)
                     if call is None:
-                        call = _ToolCall(id=piece.id or f"call_{key.replace(':', '_')}_{piece.index}")
+                        call = _ToolCall(
+                            id=piece.id or f"call_{key.replace(':', '_')}_{piece.index}"
+                        )
                         calls[piece.index] = call
                     if piece.function is not None:
                         # Names arrive whole (some servers repeat them on every chunk).

@@ -31,8 +31,16 @@ from ..rounds.tools import TRANSFER_TO_JUDGE
 
 def _response(call: ResponseFunctionToolCall, status: str) -> Response:
     return Response(
-        id="player", created_at=0, model="player", object="response", output=[call] if status == "completed" else [],
-        tool_choice="none", tools=[], top_p=None, parallel_tool_calls=False, status=status,  # type: ignore[arg-type]
+        id="player",
+        created_at=0,
+        model="player",
+        object="response",
+        output=[call] if status == "completed" else [],
+        tool_choice="none",
+        tools=[],
+        top_p=None,
+        parallel_tool_calls=False,
+        status=status,  # type: ignore[arg-type]
     )
 
 
@@ -47,8 +55,12 @@ class PlayerModel(Model):
         self._calls += 1
         call_id = f"call_player_{self._calls}"
         return ResponseFunctionToolCall(
-            id=call_id, call_id=call_id, type="function_call", name=TRANSFER_TO_JUDGE,
-            arguments=json.dumps({"answer": answer}), status="completed",
+            id=call_id,
+            call_id=call_id,
+            type="function_call",
+            name=TRANSFER_TO_JUDGE,
+            arguments=json.dumps({"answer": answer}),
+            status="completed",
         )
 
     async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
@@ -64,12 +76,30 @@ class PlayerModel(Model):
             sequence += 1
             return sequence
 
-        yield ResponseCreatedEvent(response=_response(call, "in_progress"), sequence_number=number(), type="response.created")
+        yield ResponseCreatedEvent(
+            response=_response(call, "in_progress"),
+            sequence_number=number(),
+            type="response.created",
+        )
         pending = call.model_copy(update={"arguments": "", "status": "in_progress"})
-        yield ResponseOutputItemAddedEvent(item=pending, output_index=0, sequence_number=number(), type="response.output_item.added")
+        yield ResponseOutputItemAddedEvent(
+            item=pending,
+            output_index=0,
+            sequence_number=number(),
+            type="response.output_item.added",
+        )
         yield ResponseFunctionCallArgumentsDeltaEvent(
-            delta=call.arguments, item_id=call.id or "", output_index=0, sequence_number=number(),
+            delta=call.arguments,
+            item_id=call.id or "",
+            output_index=0,
+            sequence_number=number(),
             type="response.function_call_arguments.delta",
         )
-        yield ResponseOutputItemDoneEvent(item=call, output_index=0, sequence_number=number(), type="response.output_item.done")
-        yield ResponseCompletedEvent(response=_response(call, "completed"), sequence_number=number(), type="response.completed")
+        yield ResponseOutputItemDoneEvent(
+            item=call, output_index=0, sequence_number=number(), type="response.output_item.done"
+        )
+        yield ResponseCompletedEvent(
+            response=_response(call, "completed"),
+            sequence_number=number(),
+            type="response.completed",
+        )

@@ -2,7 +2,7 @@
 
 The SDK streams Responses-API events even for Chat Completions models, and reports handoffs
 and tool results as run items after each model turn. This class turns them into the shared
-vocabulary of :mod:`service.events`: steps per agent, text and tool-call deltas, tool results,
+vocabulary of :mod:`quizrelay.events`: steps per agent, text and tool-call deltas, tool results,
 a ``handoff`` event for each change of agent, and usage per role.
 """
 

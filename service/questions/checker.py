@@ -11,8 +11,9 @@ from __future__ import annotations
 import html
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 MatchKind = Literal["exact", "equivalent", "mismatch", "unanswered"]
 
@@ -32,19 +33,43 @@ _TAG_RES = (
     re.compile(r"\\boxed\{([^{}]*)\}"),
 )
 
-_UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine".split())}
-_TEENS = {w: i + 10 for i, w in enumerate(
-    "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}
-_TENS = {w: (i + 2) * 10 for i, w in enumerate(
-    "twenty thirty forty fifty sixty seventy eighty ninety".split())}
+_UNITS = {w: i for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])}
+_TEENS = {
+    w: i + 10
+    for i, w in enumerate(
+        ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+    )
+}
+_TENS = {
+    w: (i + 2) * 10
+    for i, w in enumerate(["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"])
+}
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9}
 _NUMBER_WORDS = set(_UNITS) | set(_TEENS) | set(_TENS) | set(_SCALES) | {"hundred"}
 _SIGN_WORDS = {"minus", "negative"}
 
 _BOUNDARIES = {".", "!", "?", ";"}
 _NEGATIONS = {
-    "not", "no", "never", "nope", "neither", "nor", "n't", "isn't", "isnt", "aren't", "wasn't",
-    "weren't", "can't", "cannot", "couldn't", "don't", "doesn't", "didn't", "won't", "wouldn't",
+    "not",
+    "no",
+    "never",
+    "nope",
+    "neither",
+    "nor",
+    "n't",
+    "isn't",
+    "isnt",
+    "aren't",
+    "wasn't",
+    "weren't",
+    "can't",
+    "cannot",
+    "couldn't",
+    "don't",
+    "doesn't",
+    "didn't",
+    "won't",
+    "wouldn't",
 }
 _NEGATION_PHRASES = (" anything but ", " other than ", " instead of ", " except ")
 _REJECTIONS = {"wrong", "incorrect", "false", "isn't", "isnt", "wasn't"}
@@ -97,7 +122,7 @@ def extract_answer(text: str) -> str:
             break
     markers = list(_MARKER_RE.finditer(text))
     if markers:
-        tail = text[markers[-1].end():].lstrip(" \t\r\n:")
+        tail = text[markers[-1].end() :].lstrip(" \t\r\n:")
         line = tail.split("\n", 1)[0].strip()
         if line:
             text = line
@@ -234,10 +259,12 @@ def _negated(tokens: list[_Tok], start: int, end: int, reference_words: set[str]
     return after[:2] in (["is", "not"], ["was", "not"])
 
 
-def _compare_number(tokens: list[_Tok], reference: float | None, extracted: str, ref_text: str) -> _Outcome:
+def _compare_number(
+    tokens: list[_Tok], reference: float | None, extracted: str, ref_text: str
+) -> _Outcome:
     equals = [k for k, t in enumerate(tokens) if t.text == "="]
-    if equals and any(t.kind == "num" for t in tokens[equals[-1]:]):
-        tokens = tokens[equals[-1] + 1:]  # "512 + 256 = 768": the result is after the last "="
+    if equals and any(t.kind == "num" for t in tokens[equals[-1] :]):
+        tokens = tokens[equals[-1] + 1 :]  # "512 + 256 = 768": the result is after the last "="
     positions = [k for k, t in enumerate(tokens) if t.kind == "num"]
     if not positions:
         return _Outcome("unanswered", "", "The answer contains no number")
@@ -249,16 +276,22 @@ def _compare_number(tokens: list[_Tok], reference: float | None, extracted: str,
     if len(distinct) > 1:
         shown = ", ".join(_fmt(v) for v in sorted(distinct))
         count = "two" if len(distinct) == 2 else "several"
-        return _Outcome("conflict", extracted, f"The answer gives {count} different numbers ({shown})")
+        return _Outcome(
+            "conflict", extracted, f"The answer gives {count} different numbers ({shown})"
+        )
     value = tokens[positions[0]].value
     if not _same_value(value, reference):
-        return _Outcome("mismatch", _fmt(value), f"{_fmt(value)} does not equal the reference {ref_text}")
+        return _Outcome(
+            "mismatch", _fmt(value), f"{_fmt(value)} does not equal the reference {ref_text}"
+        )
     if any(_negated(tokens, k, k + 1, set()) for k in positions):
         return _Outcome("negated", _fmt(value), f"The answer negates {_fmt(value)}")
     return _Outcome("correct", _fmt(value), f"{_fmt(value)} equals the reference {ref_text}")
 
 
-def _compare_items(tokens: list[_Tok], ref_items: list[_Tok], extracted: str, ref_text: str) -> _Outcome:
+def _compare_items(
+    tokens: list[_Tok], ref_items: list[_Tok], extracted: str, ref_text: str
+) -> _Outcome:
     """Words, yes/no and lists: the reference must appear as whole items, in order."""
     positions = [k for k, t in enumerate(tokens) if t.kind != "punct"]
     if not positions:
@@ -271,27 +304,47 @@ def _compare_items(tokens: list[_Tok], ref_items: list[_Tok], extracted: str, re
             return _same_value(a.value, b.value)
         return a.kind == b.kind and a.text == b.text
 
-    starts = [s for s in range(len(items) - n + 1) if all(same(items[s + j], ref_items[j]) for j in range(n))]
+    starts = [
+        s
+        for s in range(len(items) - n + 1)
+        if all(same(items[s + j], ref_items[j]) for j in range(n))
+    ]
     if not starts:
-        return _Outcome("mismatch", extracted, f"{_quote(extracted)} does not match the reference {ref_text}")
+        return _Outcome(
+            "mismatch", extracted, f"{_quote(extracted)} does not match the reference {ref_text}"
+        )
     has_numbers = any(t.kind == "num" for t in ref_items)
-    candidate = (", " if has_numbers else " ").join(t.text for t in items[starts[0]:starts[0] + n])
+    candidate = (", " if has_numbers else " ").join(
+        t.text for t in items[starts[0] : starts[0] + n]
+    )
     ref_words = {t.text for t in ref_items}
     covered = {s + j for s in starts for j in range(n)}
     if has_numbers:
-        extra = [items[k].text for k in range(len(items)) if items[k].kind == "num" and k not in covered]
+        extra = [
+            items[k].text for k in range(len(items)) if items[k].kind == "num" and k not in covered
+        ]
         if extra:
-            return _Outcome("conflict", extracted, f"The answer gives numbers beyond the reference ({', '.join(extra)})")
+            return _Outcome(
+                "conflict",
+                extracted,
+                f"The answer gives numbers beyond the reference ({', '.join(extra)})",
+            )
     if n == 1 and ref_items[0].text in _OPPOSITES:
         opposite = _OPPOSITES[ref_items[0].text]
         if any(t.text == opposite for t in items):
-            return _Outcome("conflict", extracted, f"The answer gives both {ref_items[0].text} and {opposite}")
+            return _Outcome(
+                "conflict", extracted, f"The answer gives both {ref_items[0].text} and {opposite}"
+            )
     for s in starts:
         start, end = positions[s], positions[s + n - 1] + 1
         neighbours = _window(tokens, start, -1, 1) + _window(tokens, end - 1, 1, 1)
-        slash = (start > 0 and tokens[start - 1].text == "/") or (end < len(tokens) and tokens[end].text == "/")
+        slash = (start > 0 and tokens[start - 1].text == "/") or (
+            end < len(tokens) and tokens[end].text == "/"
+        )
         if "or" in neighbours or slash:
-            return _Outcome("conflict", extracted, f"The answer hedges between {candidate} and another answer")
+            return _Outcome(
+                "conflict", extracted, f"The answer hedges between {candidate} and another answer"
+            )
         if _negated(tokens, start, end, ref_words):
             return _Outcome("negated", candidate, f"The answer negates {candidate}")
     return _Outcome("correct", candidate, f"{candidate} matches the reference {ref_text}")
@@ -308,14 +361,21 @@ def _compare(extracted: str, reference: str) -> _Outcome:
     return _compare_items(tokens, ref_items, extracted, ref_text)
 
 
-def _safe_score(dataset_score: Callable[[str], float] | None, extracted: str) -> tuple[float | None, str]:
+def _safe_score(
+    dataset_score: Callable[[str], float] | None, extracted: str
+) -> tuple[float | None, str]:
     """The dataset scorer's value in 0..1, or None; a failing scorer is reported, never raised."""
     if dataset_score is None:
         return None, ""
     try:
         value = float(dataset_score(extracted))
-    except Exception as exc:  # the scorer is third-party code: its failure must not lose the verdict
-        return None, f" (the dataset scorer failed with {type(exc).__name__}, so only our comparison counts)"
+    except (
+        Exception
+    ) as exc:  # the scorer is third-party code: its failure must not lose the verdict
+        return (
+            None,
+            f" (the dataset scorer failed with {type(exc).__name__}, so only our comparison counts)",
+        )
     if math.isnan(value):
         return None, " (the dataset scorer returned no usable value)"
     return min(1.0, max(0.0, value)), ""
@@ -346,4 +406,6 @@ def check_answer(
         return AnswerCheck(True, 1.0, kind, extracted, reason)
     if outcome.kind == "unanswered":
         return AnswerCheck(False, 0.0, "unanswered", outcome.candidate, outcome.reason + note + ".")
-    return AnswerCheck(False, scored or 0.0, "mismatch", outcome.candidate, outcome.reason + note + ".")
+    return AnswerCheck(
+        False, scored or 0.0, "mismatch", outcome.candidate, outcome.reason + note + "."
+    )

@@ -81,7 +81,9 @@ class QuestionSource:
         if spec is None:
             raise UnknownCategory(category)
         if spec.dataset is None:
-            raise ValueError(f"category {category!r} has no question bank (the Questioner writes it)")
+            raise ValueError(
+                f"category {category!r} has no question bank (the Questioner writes it)"
+            )
         entry, scorer = self._generate(spec, difficulty, seed)
         return Question(
             text=str(entry["question"]).strip(),
@@ -93,7 +95,9 @@ class QuestionSource:
             scorer=scorer,
         )
 
-    def _generate(self, spec: CategorySpec, difficulty: str, seed: int) -> tuple[dict[str, Any], Any]:
+    def _generate(
+        self, spec: CategorySpec, difficulty: str, seed: int
+    ) -> tuple[dict[str, Any], Any]:
         import reasoning_gym  # imported lazily: it takes about a second
 
         settings = dict(spec.difficulties.get(difficulty, {}))
@@ -115,7 +119,9 @@ class QuestionSource:
         return entry, scorer
 
 
-def supplied_question(text: str, reference: str, *, category: str | None, difficulty: str) -> Question:
+def supplied_question(
+    text: str, reference: str, *, category: str | None, difficulty: str
+) -> Question:
     """A question given with the round request; checked against its reference like any other."""
     return Question(
         text=text.strip(),

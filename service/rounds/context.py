@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..events import ANSWER, QUESTION, VERDICT, RoundEvents
-from . import guardrails
 from ..questions.checker import AnswerCheck
+from . import guardrails
 from .models import Question, QuestionSourceName, RoundTimings, UsageLedger, Verdict
 from .player import PlayerSeat
 
@@ -65,7 +65,9 @@ class RoundContext:
 
     def verdict_guardrail(self) -> guardrails.GuardrailOutcome:
         """The ``verdict_follows_check`` tripwire for this round's verdict."""
-        conclusive = self.question is not None and (self.question.source != "freeform" or bool(self.check and self.check.correct))
+        conclusive = self.question is not None and (
+            self.question.source != "freeform" or bool(self.check and self.check.correct)
+        )
         return guardrails.verdict_follows_check(
             self.verdict.correct if self.verdict else None,
             self.check.correct if self.check else None,

@@ -29,7 +29,9 @@ _INSTRUCTION_PATTERNS = [
     r"<\s*/?\s*(system|instructions?|player_answer)\s*>",
     r"\bthe (judge|grader|checker) (must|should|will)\b",
 ]
-_INSTRUCTION_RE = re.compile("|".join(f"(?:{p})" for p in _INSTRUCTION_PATTERNS), re.IGNORECASE | re.DOTALL)
+_INSTRUCTION_RE = re.compile(
+    "|".join(f"(?:{p})" for p in _INSTRUCTION_PATTERNS), re.IGNORECASE | re.DOTALL
+)
 
 
 @dataclass(frozen=True)
@@ -44,23 +46,36 @@ def screen_answer(answer: str) -> GuardrailOutcome:
     if match is None:
         return GuardrailOutcome("answer_is_data", False, "The answer holds no instructions.")
     return GuardrailOutcome(
-        "answer_is_data", True,
+        "answer_is_data",
+        True,
         f"The answer contains instructions ({match.group(0)[:60]!r}); it is judged as an answer, not obeyed.",
     )
 
 
-def record(outcome: GuardrailOutcome, events, *, role: str) -> None:  # noqa: ANN001 - RoundEvents
+def record(outcome: GuardrailOutcome, events, *, role: str) -> None:
     """A guardrail span on the round's trace and a ``CUSTOM guardrail`` event on its stream."""
     with guardrail_span(outcome.name, triggered=outcome.triggered):
         pass
-    events.custom(GUARDRAIL, {"name": outcome.name, "triggered": outcome.triggered,
-                              "reason": outcome.reason, "role": role})
+    events.custom(
+        GUARDRAIL,
+        {
+            "name": outcome.name,
+            "triggered": outcome.triggered,
+            "reason": outcome.reason,
+            "role": role,
+        },
+    )
 
 
-def verdict_follows_check(correct: bool | None, check_correct: bool | None, conclusive: bool) -> GuardrailOutcome:
+def verdict_follows_check(
+    correct: bool | None, check_correct: bool | None, conclusive: bool
+) -> GuardrailOutcome:
     if correct is None or check_correct is None or not conclusive or correct == check_correct:
-        return GuardrailOutcome("verdict_follows_check", False, "The verdict agrees with the check.")
+        return GuardrailOutcome(
+            "verdict_follows_check", False, "The verdict agrees with the check."
+        )
     return GuardrailOutcome(
-        "verdict_follows_check", True,
+        "verdict_follows_check",
+        True,
         f"The verdict says correct={correct} but the deterministic check says {check_correct}.",
     )

@@ -37,8 +37,11 @@ def round_summary(live: LiveRound, failure: errors.RoundFailure | None) -> dict[
         status = "failed"
     else:
         status = "awaiting_answer" if live.status == "awaiting_answer" else "completed"
-    links = {"round": f"/api/rounds/{ctx.round_id}", "trace": f"/api/traces/{live.trace_id}",
-             "trace_page": f"/traces/{live.trace_id}"}
+    links = {
+        "round": f"/api/rounds/{ctx.round_id}",
+        "trace": f"/api/traces/{live.trace_id}",
+        "trace_page": f"/traces/{live.trace_id}",
+    }
     if ctx.player is not None:
         links["answer"] = f"/api/rounds/{ctx.round_id}/answer"
     return {
@@ -51,7 +54,9 @@ def round_summary(live: LiveRound, failure: errors.RoundFailure | None) -> dict[
         "question": ctx.question.public() if ctx.question else None,
         "answer": ctx.answer,
         "verdict": ctx.verdict.model_dump() if ctx.verdict else None,
-        "error": {"code": failure.code, "message": failure.message, "role": failure.role} if failure else None,
+        "error": {"code": failure.code, "message": failure.message, "role": failure.role}
+        if failure
+        else None,
         "usage": ctx.usage.as_dict(),
         "timings": ctx.timings.as_dict(),
         "trace_id": live.trace_id,

@@ -108,21 +108,37 @@ class RoundRunner:
         if mode not in ("ai", "human"):
             raise InvalidRoundRequest("mode", f"unknown mode {mode!r}; use 'ai' or 'human'")
         if pipeline not in self.pipelines:
-            raise InvalidRoundRequest("pipeline", f"unknown pipeline {pipeline!r}; use one of {sorted(self.pipelines)}")
+            raise InvalidRoundRequest(
+                "pipeline", f"unknown pipeline {pipeline!r}; use one of {sorted(self.pipelines)}"
+            )
         if category is not None and not self.questions.has_category(category) and question is None:
             names = ", ".join(c.name for c in self.questions.categories())
             raise InvalidRoundRequest("category", f"unknown category {category!r}; known: {names}")
         difficulty = difficulty or self.questions.default_difficulty
         game_id = game_id or new_id("game")
         if question is not None and reference_answer is not None:
-            supplied = supplied_question(question, reference_answer, category=category, difficulty=difficulty)
-            return RoundPlan(pipeline, game_id, supplied.category, difficulty, seed, "supplied", supplied, mode, owner)
+            supplied = supplied_question(
+                question, reference_answer, category=category, difficulty=difficulty
+            )
+            return RoundPlan(
+                pipeline,
+                game_id,
+                supplied.category,
+                difficulty,
+                seed,
+                "supplied",
+                supplied,
+                mode,
+                owner,
+            )
         if seed is None:
             seed = random.randrange(2**31)
         if category is None:
             category = self.questions.pick_category(seed)
         source = "freeform" if self.questions.is_freeform(category) else "dataset"
-        return RoundPlan(pipeline, game_id, category, difficulty, seed, source, mode=mode, owner=owner)
+        return RoundPlan(
+            pipeline, game_id, category, difficulty, seed, source, mode=mode, owner=owner
+        )
 
     # Running ------------------------------------------------------------------------------
     async def start(self, plan: RoundPlan) -> LiveRound:
@@ -132,8 +148,13 @@ class RoundRunner:
         log = RoundEventLog(secrets=self.secrets)
         timings = RoundTimings()
         ctx = RoundContext(
-            round_id=round_id, game_id=plan.game_id, pipeline=plan.pipeline, model=self.model_name,
-            category=plan.category, difficulty=plan.difficulty, seed=plan.seed,
+            round_id=round_id,
+            game_id=plan.game_id,
+            pipeline=plan.pipeline,
+            model=self.model_name,
+            category=plan.category,
+            difficulty=plan.difficulty,
+            seed=plan.seed,
             question_source=plan.question_source,  # type: ignore[arg-type]
             events=RoundEvents(
                 log.publish, thread_id=plan.game_id, run_id=round_id, on_token=timings.mark_token
@@ -144,9 +165,17 @@ class RoundRunner:
         await asyncio.to_thread(
             self.store.create_round,
             NewRound(
-                id=round_id, game_id=plan.game_id, pipeline=plan.pipeline, mode=plan.mode,
-                model=self.model_name, category=plan.category, difficulty=plan.difficulty,
-                seed=plan.seed, question_source=plan.question_source, trace_id=trace_id, owner=plan.owner,
+                id=round_id,
+                game_id=plan.game_id,
+                pipeline=plan.pipeline,
+                mode=plan.mode,
+                model=self.model_name,
+                category=plan.category,
+                difficulty=plan.difficulty,
+                seed=plan.seed,
+                question_source=plan.question_source,
+                trace_id=trace_id,
+                owner=plan.owner,
             ),
         )
         live = LiveRound(ctx=ctx, log=log, trace_id=trace_id, owner=plan.owner)
@@ -170,7 +199,9 @@ class RoundRunner:
         drawn = await asyncio.to_thread(ctx.question_provider)
         ctx.question_provider = lambda: drawn
 
-    async def watch(self, live: LiveRound, records: AsyncIterator[EventBatch]) -> AsyncIterator[EventBatch]:
+    async def watch(
+        self, live: LiveRound, records: AsyncIterator[EventBatch]
+    ) -> AsyncIterator[EventBatch]:
         """Pass a client's stream through, counting the clients of the round. With
         ``on_disconnect="cancel"``, a running round nobody watches for ``disconnect_grace``
         seconds is cancelled (and stored as failed); with ``"finish"`` it plays on."""
@@ -181,10 +212,17 @@ class RoundRunner:
         finally:
             live.watchers -= 1
             if live.watchers == 0 and self.on_disconnect == "cancel" and live.status == "running":
-                asyncio.get_running_loop().call_later(self.disconnect_grace, self._cancel_if_unwatched, live)
+                asyncio.get_running_loop().call_later(
+                    self.disconnect_grace, self._cancel_if_unwatched, live
+                )
 
     def _cancel_if_unwatched(self, live: LiveRound) -> None:
-        if live.watchers == 0 and live.status == "running" and live.task is not None and not live.task.done():
+        if (
+            live.watchers == 0
+            and live.status == "running"
+            and live.task is not None
+            and not live.task.done()
+        ):
             live.cancel_reason = (
                 f"No client was connected for {self.disconnect_grace:.0f} s, so the round was cancelled "
                 "(QUIZRELAY_ON_DISCONNECT=cancel)."
@@ -206,20 +244,36 @@ class RoundRunner:
         failure: errors.RoundFailure | None = None
         cancelled = False
         events.run_started()
-        events.custom(ROUND, {
-            "round_id": ctx.round_id, "game_id": ctx.game_id, "pipeline": ctx.pipeline,
-            "trace_id": live.trace_id, "model": ctx.model, "category": ctx.category,
-            "difficulty": ctx.difficulty, "seed": ctx.seed, "question_source": ctx.question_source,
-        })
-        metadata = {"round_id": ctx.round_id, "pipeline": ctx.pipeline, "model": ctx.model,
-                    "category": ctx.category, "difficulty": ctx.difficulty}
+        events.custom(
+            ROUND,
+            {
+                "round_id": ctx.round_id,
+                "game_id": ctx.game_id,
+                "pipeline": ctx.pipeline,
+                "trace_id": live.trace_id,
+                "model": ctx.model,
+                "category": ctx.category,
+                "difficulty": ctx.difficulty,
+                "seed": ctx.seed,
+                "question_source": ctx.question_source,
+            },
+        )
+        metadata = {
+            "round_id": ctx.round_id,
+            "pipeline": ctx.pipeline,
+            "model": ctx.model,
+            "category": ctx.category,
+            "difficulty": ctx.difficulty,
+        }
         if live.owner is not None:
             metadata["owner"] = live.owner
         try:
             async with asyncio.timeout(self.round_timeout) as deadline:
                 live.deadline = deadline
                 await self._draw_question_ahead(ctx)
-                with trace("quiz round", trace_id=live.trace_id, group_id=ctx.game_id, metadata=metadata):
+                with trace(
+                    "quiz round", trace_id=live.trace_id, group_id=ctx.game_id, metadata=metadata
+                ):
                     await self.pipelines[ctx.pipeline].run(ctx)
         except asyncio.CancelledError as exc:
             cancelled = True
@@ -250,10 +304,14 @@ class RoundRunner:
         ctx.events.custom(USAGE, ctx.usage.as_dict())
         live.status = "awaiting_answer"
         summary = round_summary(live, None)
-        ctx.events.run_finished(summary, awaiting_input=f"Answer with POST /api/rounds/{ctx.round_id}/answer")
-        fields = {"question": ctx.question.text if ctx.question else None,
-                  "reference_answer": ctx.question.reference_answer if ctx.question else None,
-                  "category": ctx.question.category if ctx.question else ctx.category}
+        ctx.events.run_finished(
+            summary, awaiting_input=f"Answer with POST /api/rounds/{ctx.round_id}/answer"
+        )
+        fields = {
+            "question": ctx.question.text if ctx.question else None,
+            "reference_answer": ctx.question.reference_answer if ctx.question else None,
+            "category": ctx.question.category if ctx.question else ctx.category,
+        }
         try:
             await asyncio.to_thread(self.store.mark_awaiting_answer, ctx.round_id, fields)
         finally:
@@ -308,10 +366,14 @@ class RoundRunner:
         # Store first, then show the last events: a client that saw RUN_FINISHED or RUN_ERROR
         # finds the round stored, with every event including that one.
         try:
-            await asyncio.shield(asyncio.to_thread(
-                self.store.finish_round, ctx.round_id, round_row_fields(live, failure),
-                list(live.log.records) + live.log.staged,
-            ))
+            await asyncio.shield(
+                asyncio.to_thread(
+                    self.store.finish_round,
+                    ctx.round_id,
+                    round_row_fields(live, failure),
+                    list(live.log.records) + live.log.staged,
+                )
+            )
         except Exception:
             logger.exception("could not store round %s; marking it failed", ctx.round_id)
             await self._store_as_failed(ctx.round_id)
@@ -323,8 +385,12 @@ class RoundRunner:
 
     async def _store_as_failed(self, round_id: str) -> None:
         """The round's full record could not be written: at least never leave it 'running'."""
-        fields = {"status": "failed", "error_code": errors.STORAGE_ERROR,
-                  "error_message": "The round's result could not be stored.", "finished_at": utcnow()}
+        fields = {
+            "status": "failed",
+            "error_code": errors.STORAGE_ERROR,
+            "error_message": "The round's result could not be stored.",
+            "finished_at": utcnow(),
+        }
         try:
             await asyncio.to_thread(self.store.finish_round, round_id, fields, [])
         except Exception:

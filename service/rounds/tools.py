@@ -192,7 +192,9 @@ TRANSFER_TO_JUDGE = "transfer_to_judge"
 TRANSFER_TO_ANSWERER = "transfer_to_answerer"
 
 
-def _describe(spec: ToolSpec, properties: dict[str, dict[str, Any]], name: str) -> tuple[dict, dict]:
+def _describe(
+    spec: ToolSpec, properties: dict[str, dict[str, Any]], name: str
+) -> tuple[dict, dict]:
     described: dict[str, dict[str, Any]] = {}
     limits: dict[str, int] = {}
     for prop, schema in properties.items():

@@ -41,17 +41,36 @@ class RoundStore:
         """Insert the round as ``running`` (and its game, if this is the game's first round)."""
         with self.db.transaction() as session:
             if session.get(GameRow, new.game_id) is None:
-                session.add(GameRow(id=new.game_id, pipeline=new.pipeline, mode=new.mode, owner=new.owner, created_at=utcnow()))
+                session.add(
+                    GameRow(
+                        id=new.game_id,
+                        pipeline=new.pipeline,
+                        mode=new.mode,
+                        owner=new.owner,
+                        created_at=utcnow(),
+                    )
+                )
             session.add(
                 RoundRow(
-                    id=new.id, game_id=new.game_id, pipeline=new.pipeline, mode=new.mode,
-                    status="running", model=new.model, category=new.category,
-                    difficulty=new.difficulty, seed=new.seed, question_source=new.question_source,
-                    trace_id=new.trace_id, owner=new.owner, created_at=utcnow(),
+                    id=new.id,
+                    game_id=new.game_id,
+                    pipeline=new.pipeline,
+                    mode=new.mode,
+                    status="running",
+                    model=new.model,
+                    category=new.category,
+                    difficulty=new.difficulty,
+                    seed=new.seed,
+                    question_source=new.question_source,
+                    trace_id=new.trace_id,
+                    owner=new.owner,
+                    created_at=utcnow(),
                 )
             )
 
-    def finish_round(self, round_id: str, fields: dict[str, Any], events: list[tuple[int, dict[str, Any]]]) -> None:
+    def finish_round(
+        self, round_id: str, fields: dict[str, Any], events: list[tuple[int, dict[str, Any]]]
+    ) -> None:
         """Store the outcome and every event of the round in one transaction: a round is never
         marked finished without its events, nor its events kept without the outcome."""
         with self.db.transaction() as session:
@@ -60,7 +79,9 @@ class RoundStore:
                 raise KeyError(round_id)
             for key, value in fields.items():
                 setattr(row, key, value)
-            session.add_all(RoundEventRow(round_id=round_id, seq=seq, data=data) for seq, data in events)
+            session.add_all(
+                RoundEventRow(round_id=round_id, seq=seq, data=data) for seq, data in events
+            )
 
     def get_round(self, round_id: str) -> RoundRow | None:
         with self.db.reading() as session:

@@ -70,7 +70,10 @@ class RoundEventRow(Base):
 
 class TraceRow(Base):
     __tablename__ = "traces"
-    __table_args__ = (Index("ix_traces_started", "started_at"), Index("ix_traces_group", "group_id"))
+    __table_args__ = (
+        Index("ix_traces_started", "started_at"),
+        Index("ix_traces_group", "group_id"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     workflow_name: Mapped[str] = mapped_column(String(200))
@@ -78,7 +81,9 @@ class TraceRow(Base):
     round_id: Mapped[str | None] = mapped_column(String(64))
     pipeline: Mapped[str | None] = mapped_column(String(16))
     owner: Mapped[str | None] = mapped_column(String(64))
-    trace_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON(none_as_null=True))
+    trace_metadata: Mapped[dict[str, Any] | None] = mapped_column(
+        "metadata", JSON(none_as_null=True)
+    )
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16), default="running", server_default="running")

@@ -52,7 +52,9 @@ class TraceStore:
                 self._apply_outcome(session, trace_id, error, role)
 
     @staticmethod
-    def _apply_outcome(session: Any, trace_id: str, error: dict[str, Any] | None, role: str | None) -> None:
+    def _apply_outcome(
+        session: Any, trace_id: str, error: dict[str, Any] | None, role: str | None
+    ) -> None:
         row = session.get(TraceRow, trace_id)
         if row is None:
             return
@@ -61,11 +63,15 @@ class TraceStore:
         if error is None or role is None:
             return
         role_spans = session.scalars(
-            select(SpanRow).where(SpanRow.trace_id == trace_id, SpanRow.kind == "agent", SpanRow.name == role)
+            select(SpanRow)
+            .where(SpanRow.trace_id == trace_id, SpanRow.kind == "agent", SpanRow.name == role)
             .order_by(SpanRow.started_at.desc())
         ).all()
         if role_spans and not any(span.error for span in role_spans):
-            role_spans[0].error = {"message": error.get("message", ""), "data": {"code": error.get("code")}}
+            role_spans[0].error = {
+                "message": error.get("message", ""),
+                "data": {"code": error.get("code")},
+            }
 
     def prune(self, *, max_traces: int | None, max_age_days: float | None) -> int:
         """Remove the oldest traces (and only their spans) beyond the caps; returns how many."""
@@ -74,7 +80,9 @@ class TraceStore:
             doomed: set[str] = set()
             if max_age_days is not None:
                 cutoff = datetime.now(UTC) - timedelta(days=max_age_days)
-                doomed.update(session.scalars(select(TraceRow.id).where(TraceRow.started_at < cutoff)))
+                doomed.update(
+                    session.scalars(select(TraceRow.id).where(TraceRow.started_at < cutoff))
+                )
             if max_traces is not None:
                 doomed.update(
                     session.scalars(
@@ -82,7 +90,7 @@ class TraceStore:
                     )
                 )
             for chunk_start in range(0, len(doomed), 500):
-                chunk = list(doomed)[chunk_start:chunk_start + 500]
+                chunk = list(doomed)[chunk_start : chunk_start + 500]
                 session.execute(delete(SpanRow).where(SpanRow.trace_id.in_(chunk)))
                 session.execute(delete(TraceRow).where(TraceRow.id.in_(chunk)))
                 removed += len(chunk)
@@ -96,7 +104,9 @@ class TraceStore:
     def spans(self, trace_id: str) -> list[SpanRow]:
         with self.db.reading() as session:
             rows = session.scalars(
-                select(SpanRow).where(SpanRow.trace_id == trace_id).order_by(SpanRow.started_at, SpanRow.id)
+                select(SpanRow)
+                .where(SpanRow.trace_id == trace_id)
+                .order_by(SpanRow.started_at, SpanRow.id)
             )
             return list(rows)
 
@@ -106,13 +116,17 @@ class TraceStore:
             return result
         with self.db.reading() as session:
             rows = session.scalars(
-                select(SpanRow).where(SpanRow.trace_id.in_(trace_ids)).order_by(SpanRow.started_at, SpanRow.id)
+                select(SpanRow)
+                .where(SpanRow.trace_id.in_(trace_ids))
+                .order_by(SpanRow.started_at, SpanRow.id)
             )
             for row in rows:
                 result[row.trace_id].append(row)
         return result
 
-    def list_traces(self, where: TraceFilter, *, limit: int, offset: int) -> tuple[list[TraceRow], int]:
+    def list_traces(
+        self, where: TraceFilter, *, limit: int, offset: int
+    ) -> tuple[list[TraceRow], int]:
         """Traces matching ``where``, newest first, and how many match in all."""
         conditions = []
         if where.pipeline:
@@ -128,9 +142,14 @@ class TraceStore:
         if where.owner is not None:
             conditions.append(TraceRow.owner == where.owner)
         with self.db.reading() as session:
-            total = session.scalar(select(func.count()).select_from(TraceRow).where(*conditions)) or 0
+            total = (
+                session.scalar(select(func.count()).select_from(TraceRow).where(*conditions)) or 0
+            )
             rows = session.scalars(
-                select(TraceRow).where(*conditions)
-                .order_by(TraceRow.started_at.desc(), TraceRow.id.desc()).limit(limit).offset(offset)
+                select(TraceRow)
+                .where(*conditions)
+                .order_by(TraceRow.started_at.desc(), TraceRow.id.desc())
+                .limit(limit)
+                .offset(offset)
             )
             return list(rows), int(total)

@@ -184,9 +184,12 @@ class _FinishedSpan:
                 error["data"] = span.error.get("data")
         elif span.error:  # a failed tool's message is its result, which is content
             tool = isinstance(data, FunctionSpanData)
-            error = {"message": "tool call failed" if tool else span.error.get("message") or "error"}
-        return cls(span.trace_id, span.span_id, span.parent_id, span.started_at, span.ended_at,
-                   data, error)
+            error = {
+                "message": "tool call failed" if tool else span.error.get("message") or "error"
+            }
+        return cls(
+            span.trace_id, span.span_id, span.parent_id, span.started_at, span.ended_at, data, error
+        )
 
 
 class OtlpTracingProcessor(GenAISemanticProcessor):
@@ -196,13 +199,20 @@ class OtlpTracingProcessor(GenAISemanticProcessor):
     OTel spans (cheap); the batch processor's thread does the network I/O.
     """
 
-    def __init__(self, *, provider: TracerProvider, include_content: bool,
-                 exporter: SpanExporter | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        provider: TracerProvider,
+        include_content: bool,
+        exporter: SpanExporter | None = None,
+    ) -> None:
         super().__init__(
             tracer=provider.get_tracer(_SCOPE, _bridge_version, schema_url=Schemas.V1_28_0.value),
             system_name="openai",  # the API spoken: OpenAI-compatible chat completions
             include_sensitive_data=include_content,
-            content_mode=ContentCaptureMode.SPAN_ONLY if include_content else ContentCaptureMode.NO_CONTENT,
+            content_mode=ContentCaptureMode.SPAN_ONLY
+            if include_content
+            else ContentCaptureMode.NO_CONTENT,
             metrics_enabled=False,  # traces only; the meter would be the global no-op one anyway
         )
         self.provider = provider
@@ -255,7 +265,9 @@ class OtlpTracingProcessor(GenAISemanticProcessor):
     def _get_operation_name(self, span_data: Any) -> str:
         """``chat`` for every generation span: the bridge guesses it from the input messages and
         says ``text_completion`` when content is left out; the SDK's generations are chat calls."""
-        if isinstance(span_data, GenerationSpanData) and not hasattr(span_data, "embedding_dimension"):
+        if isinstance(span_data, GenerationSpanData) and not hasattr(
+            span_data, "embedding_dimension"
+        ):
             return GenAIOperationName.CHAT
         return super()._get_operation_name(span_data)
 
@@ -274,8 +286,14 @@ class OtlpTracingProcessor(GenAISemanticProcessor):
             if item.get("object") == "response":  # streamed: [Response.model_dump()]
                 for entry in item.get("output") or []:
                     if entry.get("type") == "function_call":
-                        parts.append({"type": "tool_call", "id": entry.get("call_id"),
-                                      "name": entry.get("name"), "arguments": entry.get("arguments")})
+                        parts.append(
+                            {
+                                "type": "tool_call",
+                                "id": entry.get("call_id"),
+                                "name": entry.get("name"),
+                                "arguments": entry.get("arguments"),
+                            }
+                        )
                     elif entry.get("type") == "message":
                         text = "".join(str(c.get("text") or "") for c in entry.get("content") or [])
                         if text:
@@ -285,8 +303,14 @@ class OtlpTracingProcessor(GenAISemanticProcessor):
                 parts.append({"type": "text", "content": item["content"]})
             for call in item.get("tool_calls") or []:
                 function = call.get("function") or {}
-                parts.append({"type": "tool_call", "id": call.get("id"),
-                              "name": function.get("name"), "arguments": function.get("arguments")})
+                parts.append(
+                    {
+                        "type": "tool_call",
+                        "id": call.get("id"),
+                        "name": function.get("name"),
+                        "arguments": function.get("arguments"),
+                    }
+                )
             finish_reason = finish_reason or item.get("finish_reason")
         if not parts:
             return []
@@ -363,13 +387,24 @@ def build_otlp_processor(
     endpoint = traces_endpoint(environ)
     if endpoint is None or (environ.get("OTEL_SDK_DISABLED") or "").strip().lower() == "true":
         return None
-    headers = parse_env_headers(environ.get(TRACES_HEADERS_ENV) or environ.get(HEADERS_ENV) or "", liberal=True)
-    exporter = OTLPSpanExporter(endpoint=endpoint, headers=dict(headers), timeout=_export_timeout(environ))
-    resource = Resource.create({SERVICE_NAME: (environ.get("OTEL_SERVICE_NAME") or "").strip() or service_name})
+    headers = parse_env_headers(
+        environ.get(TRACES_HEADERS_ENV) or environ.get(HEADERS_ENV) or "", liberal=True
+    )
+    exporter = OTLPSpanExporter(
+        endpoint=endpoint, headers=dict(headers), timeout=_export_timeout(environ)
+    )
+    resource = Resource.create(
+        {SERVICE_NAME: (environ.get("OTEL_SERVICE_NAME") or "").strip() or service_name}
+    )
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)  # the app shuts it down
     redacting = RedactingSpanExporter(exporter, secrets)
     provider.add_span_processor(BatchSpanProcessor(redacting))
-    processor = OtlpTracingProcessor(provider=provider, include_content=include_content, exporter=redacting)
-    logger.info("exporting traces over OTLP/HTTP to %s (content %s)", _printable(endpoint),
-                "included" if include_content else "left out")
+    processor = OtlpTracingProcessor(
+        provider=provider, include_content=include_content, exporter=redacting
+    )
+    logger.info(
+        "exporting traces over OTLP/HTTP to %s (content %s)",
+        _printable(endpoint),
+        "included" if include_content else "left out",
+    )
     return OtlpExport(processor=processor, provider=provider, endpoint=endpoint)

@@ -37,7 +37,9 @@ class RedactingSpanExporter(SpanExporter):
     def _redact(self, span: ReadableSpan) -> ReadableSpan:
         status = span.status
         if status.status_code is StatusCode.ERROR:
-            description = self._text((status.description or "").removesuffix(": ").removesuffix(": None"))
+            description = self._text(
+                (status.description or "").removesuffix(": ").removesuffix(": None")
+            )
             status = Status(StatusCode.ERROR, description or None)
         return ReadableSpan(
             name=self._text(span.name),
@@ -45,7 +47,10 @@ class RedactingSpanExporter(SpanExporter):
             parent=span.parent,
             resource=span.resource,
             attributes=self._attributes(span.attributes),
-            events=[Event(self._text(e.name), self._attributes(e.attributes), e.timestamp) for e in span.events],
+            events=[
+                Event(self._text(e.name), self._attributes(e.attributes), e.timestamp)
+                for e in span.events
+            ],
             links=span.links,
             kind=span.kind,
             status=status,

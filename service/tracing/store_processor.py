@@ -113,7 +113,9 @@ class StoreTracingProcessor(TracingProcessor):
             )
         )
 
-    def record_outcome(self, trace_id: str, *, error: dict[str, Any] | None, role: str | None) -> None:
+    def record_outcome(
+        self, trace_id: str, *, error: dict[str, Any] | None, role: str | None
+    ) -> None:
         """The round's outcome: the trace's status, and a failure marked on the failing role's
         agent span when no span there carries an error yet (a model that did not hand off
         fails no call, yet the failure belongs to its agent)."""

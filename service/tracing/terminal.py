@@ -18,7 +18,9 @@ def _cost(value: float | None) -> str:
 
 
 def render_list(items: list[dict[str, Any]]) -> str:
-    lines = [f"{'trace':38} {'pipeline':8} {'status':6} {'started (UTC)':19} {'time':>8} {'calls':>5} {'tokens in/out':>14} {'cost':>9}"]
+    lines = [
+        f"{'trace':38} {'pipeline':8} {'status':6} {'started (UTC)':19} {'time':>8} {'calls':>5} {'tokens in/out':>14} {'cost':>9}"
+    ]
     for item in items:
         totals = item["totals"]
         started = item["started_at"].strftime("%Y-%m-%d %H:%M:%S") if item["started_at"] else "?"
@@ -53,7 +55,9 @@ def _label(span: dict[str, Any]) -> str:
 
 def render_tree(view: dict[str, Any]) -> str:
     trace, spans, rollups = view["trace"], view["spans"], view["rollups"]
-    total = trace["duration_ms"] or max((s["start_ms"] + (s["duration_ms"] or 0) for s in spans), default=0)
+    total = trace["duration_ms"] or max(
+        (s["start_ms"] + (s["duration_ms"] or 0) for s in spans), default=0
+    )
     totals = rollups["total"]
     lines = [
         f"{trace['id']}  {trace['workflow_name']}  pipeline={trace['pipeline']}  round={trace['round_id']}  "
@@ -65,11 +69,17 @@ def render_tree(view: dict[str, Any]) -> str:
     for span in spans:
         indent = "  " * span["depth"]
         text = f"{indent}{_label(span)}"
-        lines.append(f"{text[:70]:70} |{_bar(span['start_ms'], span['duration_ms'], total)}| {_seconds(span['duration_ms'])}")
+        lines.append(
+            f"{text[:70]:70} |{_bar(span['start_ms'], span['duration_ms'], total)}| {_seconds(span['duration_ms'])}"
+        )
     lines.append("")
-    lines.append(f"{'role':12} {'time':>8} {'calls':>5} {'tokens in/out':>14} {'tools':>5} {'cost':>9}")
+    lines.append(
+        f"{'role':12} {'time':>8} {'calls':>5} {'tokens in/out':>14} {'tools':>5} {'cost':>9}"
+    )
     for role, rollup in rollups["by_role"].items():
         tokens = f"{rollup['input_tokens']}/{rollup['output_tokens']}"
-        lines.append(f"{role:12} {_seconds(rollup['duration_ms']):>8} {rollup['model_calls']:>5} {tokens:>14} "
-                     f"{rollup['tool_calls']:>5} {_cost(rollup['cost']):>9}")
+        lines.append(
+            f"{role:12} {_seconds(rollup['duration_ms']):>8} {rollup['model_calls']:>5} {tokens:>14} "
+            f"{rollup['tool_calls']:>5} {_cost(rollup['cost']):>9}"
+        )
     return "\n".join(lines)

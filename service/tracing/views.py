@@ -47,7 +47,9 @@ class RoleRollup:
     model_ms: float = 0.0
     """Time spent inside model calls (generation spans)."""
 
-    def add_generation(self, usage: dict[str, Any], cost: float | None, duration: float | None) -> None:
+    def add_generation(
+        self, usage: dict[str, Any], cost: float | None, duration: float | None
+    ) -> None:
         self.model_calls += 1
         self.input_tokens += int(usage.get("input_tokens") or 0)
         self.output_tokens += int(usage.get("output_tokens") or 0)
@@ -78,7 +80,11 @@ class TraceView:
     total: RoleRollup = field(default_factory=RoleRollup)
 
     def as_dict(self, *, include_data: bool = True) -> dict[str, Any]:
-        spans = self.spans if include_data else [{k: v for k, v in s.items() if k != "data"} for s in self.spans]
+        spans = (
+            self.spans
+            if include_data
+            else [{k: v for k, v in s.items() if k != "data"} for s in self.spans]
+        )
         return {
             "trace": self.trace,
             "spans": spans,
@@ -102,8 +108,11 @@ def trace_summary(row: TraceRow) -> dict[str, Any]:
         "started_at": aware(row.started_at),
         "ended_at": aware(row.ended_at),
         "duration_ms": _ms(row.started_at, row.ended_at),
-        "links": {"self": f"/api/traces/{row.id}", "page": f"/traces/{row.id}",
-                  "round": f"/api/rounds/{row.round_id}" if row.round_id else None},
+        "links": {
+            "self": f"/api/traces/{row.id}",
+            "page": f"/traces/{row.id}",
+            "round": f"/api/rounds/{row.round_id}" if row.round_id else None,
+        },
     }
 
 
@@ -135,12 +144,17 @@ def build_view(row: TraceRow, spans: list[SpanRow], prices: PricesSpec) -> Trace
     for top in children.get(None, []):
         visit(top, 0, None)
     view.total.duration_ms = view.trace["duration_ms"] or 0.0
-    view.by_role = {role: rollup for role, rollup in view.by_role.items()
-                    if rollup.duration_ms or rollup.model_calls or rollup.tool_calls}
+    view.by_role = {
+        role: rollup
+        for role, rollup in view.by_role.items()
+        if rollup.duration_ms or rollup.model_calls or rollup.tool_calls
+    }
     return view
 
 
-def _span_dict(span: SpanRow, depth: int, role: str | None, origin: datetime | None, prices: PricesSpec) -> dict[str, Any]:
+def _span_dict(
+    span: SpanRow, depth: int, role: str | None, origin: datetime | None, prices: PricesSpec
+) -> dict[str, Any]:
     data = span.data or {}
     duration = _ms(span.started_at, span.ended_at)
     item: dict[str, Any] = {
@@ -177,7 +191,11 @@ def _roll_up(view: TraceView, span: SpanRow, role: str | None, prices: PricesSpe
             rollup.errors += 1
         if span.kind == "generation":
             usage = data.get("usage") or {}
-            cost = prices.cost(data.get("model"), int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0))
+            cost = prices.cost(
+                data.get("model"),
+                int(usage.get("input_tokens") or 0),
+                int(usage.get("output_tokens") or 0),
+            )
             rollup.add_generation(usage, cost, duration)
         elif span.kind == "function":
             rollup.tool_calls += 1
@@ -189,8 +207,18 @@ def _roll_up(view: TraceView, span: SpanRow, role: str | None, prices: PricesSpe
 
 def compare_views(a: TraceView, b: TraceView) -> dict[str, Any]:
     """Two traces aligned by role, with b − a differences per role and in total."""
-    fields = ("duration_ms", "model_calls", "input_tokens", "output_tokens", "total_tokens",
-              "tool_calls", "handoffs", "errors", "model_ms", "cost")
+    fields = (
+        "duration_ms",
+        "model_calls",
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "tool_calls",
+        "handoffs",
+        "errors",
+        "model_ms",
+        "cost",
+    )
 
     def diff(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
         result = {}

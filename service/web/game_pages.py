@@ -1,7 +1,7 @@
 """The player's pages: play a game (``/play``), both pipelines on one question (``/arena``) and
 comparisons over many questions (``/compare``). ``/`` goes to ``/play``.
 
-Same rules as the trace pages (:mod:`service.web.pages`): static HTML shells written here, all
+Same rules as the trace pages (:mod:`quizrelay.web.pages`): static HTML shells written here, all
 API data rendered client-side by the page scripts (``live.js`` draws a streaming round), no
 inline script, no third-party assets.
 """
@@ -115,15 +115,24 @@ def home() -> RedirectResponse:
 
 @router.get("/play", response_class=HTMLResponse)
 def play_page() -> HTMLResponse:
-    return render_page("Play", PLAY_BODY, scripts=["live.js", "play.js"], styles=["game.css"], active="/play")
+    return render_page(
+        "Play", PLAY_BODY, scripts=["live.js", "play.js"], styles=["game.css"], active="/play"
+    )
 
 
 @router.get("/arena", response_class=HTMLResponse)
 def arena_page() -> HTMLResponse:
-    return render_page("Arena", ARENA_BODY, scripts=["live.js", "arena.js"], styles=["game.css"], active="/arena")
+    return render_page(
+        "Arena", ARENA_BODY, scripts=["live.js", "arena.js"], styles=["game.css"], active="/arena"
+    )
 
 
 @router.get("/compare", response_class=HTMLResponse)
 def comparisons_page() -> HTMLResponse:
-    return render_page("Compare pipelines", COMPARE_BODY, scripts=["charts.js", "report.js", "comparisons.js"],
-                       styles=["game.css"], active="/compare")
+    return render_page(
+        "Compare pipelines",
+        COMPARE_BODY,
+        scripts=["charts.js", "report.js", "comparisons.js"],
+        styles=["game.css"],
+        active="/compare",
+    )

@@ -1,5 +1,5 @@
 """The web pages' shared layout, and the trace viewer's pages (the player's pages, /play, /arena
-and /compare, are in :mod:`service.web.game_pages`).
+and /compare, are in :mod:`quizrelay.web.game_pages`).
 
 Each page is a small HTML shell (a shared layout with the top nav) that loads the shared
 ``static/app.css`` and ``static/common.js`` plus one page script; the scripts fetch the JSON API
@@ -21,7 +21,12 @@ from fastapi.staticfiles import StaticFiles
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-NAV: list[tuple[str, str]] = [("Play", "/play"), ("Arena", "/arena"), ("Compare", "/compare"), ("Traces", "/traces")]
+NAV: list[tuple[str, str]] = [
+    ("Play", "/play"),
+    ("Arena", "/arena"),
+    ("Compare", "/compare"),
+    ("Traces", "/traces"),
+]
 """(label, path) of the top navigation, in order."""
 
 CSP = (
@@ -37,7 +42,8 @@ def _versions() -> dict[str, str]:
     """A short content hash per static file, appended as ``?v=`` so browsers never run stale code."""
     return {
         path.name: hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-        for path in STATIC_DIR.iterdir() if path.is_file()
+        for path in STATIC_DIR.iterdir()
+        if path.is_file()
     }
 
 
@@ -62,11 +68,18 @@ def render_page(
     ``data`` becomes escaped ``data-*`` attributes on ``<main>`` for the scripts to read."""
     current = ' aria-current="page"'
     links = "".join(
-        f'<a href="{escape(path)}"{current if path == active else ""}>{escape(label)}</a>' for label, path in NAV
+        f'<a href="{escape(path)}"{current if path == active else ""}>{escape(label)}</a>'
+        for label, path in NAV
     )
-    attributes = "".join(f' data-{escape(key)}="{escape(value)}"' for key, value in (data or {}).items())
-    css = "".join(f'<link rel="stylesheet" href="{static_url(name)}">' for name in ["app.css", *styles])
-    js = "".join(f'<script src="{static_url(name)}" defer></script>' for name in ["common.js", *scripts])
+    attributes = "".join(
+        f' data-{escape(key)}="{escape(value)}"' for key, value in (data or {}).items()
+    )
+    css = "".join(
+        f'<link rel="stylesheet" href="{static_url(name)}">' for name in ["app.css", *styles]
+    )
+    js = "".join(
+        f'<script src="{static_url(name)}" defer></script>' for name in ["common.js", *scripts]
+    )
     html = f"""<!doctype html>
 <html lang="en">
 <head>
@@ -154,14 +167,24 @@ def traces_page() -> HTMLResponse:
 
 @router.get("/traces/compare", response_class=HTMLResponse)
 def compare_page(a: str = "", b: str = "") -> HTMLResponse:
-    return render_page("Compare traces", COMPARE_BODY, scripts=["waterfall.js", "compare.js"],
-                       active="/traces", data={"a": a[:64], "b": b[:64]})
+    return render_page(
+        "Compare traces",
+        COMPARE_BODY,
+        scripts=["waterfall.js", "compare.js"],
+        active="/traces",
+        data={"a": a[:64], "b": b[:64]},
+    )
 
 
 @router.get("/traces/{trace_id}", response_class=HTMLResponse)
 def trace_page(trace_id: str) -> HTMLResponse:
-    return render_page("Trace", TRACE_BODY, scripts=["waterfall.js", "trace.js"],
-                       active="/traces", data={"trace-id": trace_id[:64]})
+    return render_page(
+        "Trace",
+        TRACE_BODY,
+        scripts=["waterfall.js", "trace.js"],
+        active="/traces",
+        data={"trace-id": trace_id[:64]},
+    )
 
 
 def include_web(app: FastAPI) -> None:

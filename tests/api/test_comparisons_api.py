@@ -12,16 +12,34 @@ from tests.support.sse import custom, stream_round
 def test_comparison_runs_both_pipelines_on_the_same_questions(make_settings, serve, http):
     with ScriptedOpenAIServer(model="scripted-model") as model_server:
         model_server.responder = auto_responder  # named tool choices get schema-valid arguments
-        base_url, _ = serve(make_settings(llm_base_url=model_server.base_url, model_profile="llama-cpp"))
-        events = stream_round(http, f"{base_url}/api/comparisons",
-                              {"rounds": 3, "categories": ["arithmetic", "gcd"], "difficulty": "easy", "seed": 7})
+        base_url, _ = serve(
+            make_settings(llm_base_url=model_server.base_url, model_profile="llama-cpp")
+        )
+        events = stream_round(
+            http,
+            f"{base_url}/api/comparisons",
+            {"rounds": 3, "categories": ["arithmetic", "gcd"], "difficulty": "easy", "seed": 7},
+        )
 
     assert events[0].type == "RUN_STARTED" and events[-1].type == "RUN_FINISHED"
     progress = custom(events, "comparison_progress")
     assert [(p["index"], p["pipeline"]) for p in progress] == [
-        (0, "agents"), (0, "chat"), (1, "agents"), (1, "chat"), (2, "agents"), (2, "chat")]
+        (0, "agents"),
+        (0, "chat"),
+        (1, "agents"),
+        (1, "chat"),
+        (2, "agents"),
+        (2, "chat"),
+    ]
     assert [p["done"] for p in progress] == [1, 2, 3, 4, 5, 6] and progress[0]["of"] == 6
-    assert [p["category"] for p in progress] == ["arithmetic", "arithmetic", "gcd", "gcd", "arithmetic", "arithmetic"]
+    assert [p["category"] for p in progress] == [
+        "arithmetic",
+        "arithmetic",
+        "gcd",
+        "gcd",
+        "arithmetic",
+        "arithmetic",
+    ]
     assert all(p["status"] == "completed" for p in progress)
 
     summary = custom(events, "comparison_summary")[0]
@@ -45,16 +63,29 @@ def test_comparison_runs_both_pipelines_on_the_same_questions(make_settings, ser
     for question in summary["questions"]:
         agents_round, chat_round = question["rounds"]["agents"], question["rounds"]["chat"]
         assert agents_round["seed"] == chat_round["seed"] and question["question"]
-        agents_question = http.get(f"{base_url}/api/rounds/{agents_round['round_id']}").json()["question"]
-        assert agents_question == http.get(f"{base_url}/api/rounds/{chat_round['round_id']}").json()["question"]
-        assert question["compare_page"] == f"/traces/compare?a={agents_round['trace_id']}&b={chat_round['trace_id']}"
+        agents_question = http.get(f"{base_url}/api/rounds/{agents_round['round_id']}").json()[
+            "question"
+        ]
+        assert (
+            agents_question
+            == http.get(f"{base_url}/api/rounds/{chat_round['round_id']}").json()["question"]
+        )
+        assert (
+            question["compare_page"]
+            == f"/traces/compare?a={agents_round['trace_id']}&b={chat_round['trace_id']}"
+        )
         trace = http.get(f"{base_url}/api/traces/{agents_round['trace_id']}").json()
         assert agents_round["model_calls"] == trace["rollups"]["total"]["model_calls"]
         assert agents_round["input_tokens"] == trace["rollups"]["total"]["input_tokens"]
-        assert agents_round["overhead_ms"] == round(trace["trace"]["duration_ms"] - trace["rollups"]["total"]["model_ms"], 1)
+        assert agents_round["overhead_ms"] == round(
+            trace["trace"]["duration_ms"] - trace["rollups"]["total"]["model_ms"], 1
+        )
         overheads.append(agents_round["overhead_ms"])
     assert agents["overhead_ms"]["median"] == round(statistics.median(overheads), 1)
-    games = {p["round_id"]: http.get(f"{base_url}/api/rounds/{p['round_id']}").json()["game_id"] for p in progress}
+    games = {
+        p["round_id"]: http.get(f"{base_url}/api/rounds/{p['round_id']}").json()["game_id"]
+        for p in progress
+    }
     assert set(games.values()) == {f"{comparison_id}_agents", f"{comparison_id}_chat"}
 
 

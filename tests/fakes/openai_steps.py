@@ -12,7 +12,6 @@ import dataclasses
 import itertools
 import json
 import re
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypedDict, Unpack

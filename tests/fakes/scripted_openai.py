@@ -30,11 +30,11 @@ import uvicorn
 # The steps and their wire format live in openai_steps; they are re-exported here so a test
 # imports the server and what it plays from one place.
 from .openai_steps import (  # noqa: F401
+    PACED_ANSWER,
     ErrorStep,
     FaultOptions,
     Faults,
     HangStep,
-    PACED_ANSWER,
     JsonObject,
     Receive,
     Responder,

@@ -100,7 +100,9 @@ async def test_tool_call_reassembles_name_id_and_arguments(server: ScriptedOpenA
     deltas = [tc for c in chunks if c.choices for tc in c.choices[0].delta.tool_calls or []]
     first, rest = deltas[0], deltas[1:]
     assert (first.id, first.type, first.function and first.function.name) == (
-        "call_abc", "function", "submit_answer",
+        "call_abc",
+        "function",
+        "submit_answer",
     )
     assert len(rest) == 4
     assert all(d.id is None and d.function and d.function.name is None for d in rest)
@@ -131,7 +133,9 @@ async def test_usage_chunk_arrives_only_when_given(server: ScriptedOpenAIServer)
     last = with_usage[-1]
     assert last.choices == [] and last.usage is not None
     assert (last.usage.prompt_tokens, last.usage.completion_tokens, last.usage.total_tokens) == (
-        12, 3, 15,
+        12,
+        3,
+        15,
     )
     assert all(c.usage is None for c in without_usage)
 
@@ -334,8 +338,8 @@ def test_auto_responder_required_picks_first_tool_and_otherwise_answers_text() -
 
 def test_paced_auto_responder_streams_about_twenty_paced_chunks() -> None:
     step = paced_auto_responder(first_token_delay=0.2, token_interval=0.01)({"messages": MESSAGES})
-    assert getattr(step, "faults").first_token_delay == 0.2
-    assert getattr(step, "faults").token_interval == 0.01
+    assert step.faults.first_token_delay == 0.2
+    assert step.faults.token_interval == 0.01
     payloads = stream_payloads(step, {"id": "x"})  # type: ignore[arg-type]
     content = [p for p in payloads if p["choices"] and p["choices"][0]["delta"].get("content")]
     assert 18 <= len(content) <= 24

@@ -15,8 +15,11 @@ from tests.fakes.scripted_openai import ScriptedOpenAIServer, auto_responder
 from tests.support.server import serving
 from tests.support.sse import custom, stream_round
 
-INJECTIONS = [line for line in (Path(__file__).parent / "injections.txt").read_text().splitlines()
-              if line.strip() and not line.startswith("#")]
+INJECTIONS = [
+    line
+    for line in (Path(__file__).parent / "injections.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+]
 QUESTION = {"question": "3, 6, 12, 24, 48, 96, 192, 384, ?", "reference_answer": "768"}
 
 
@@ -27,8 +30,11 @@ def api(make_settings, serve):
 
 
 def test_oversized_bodies_get_413_before_they_are_read(api, http):
-    response = http.post(f"{api}/api/rounds", content=b'{"pipeline": "agents", "question": "' + b"x" * 5000 + b'"}',
-                         headers={"content-type": "application/json"})
+    response = http.post(
+        f"{api}/api/rounds",
+        content=b'{"pipeline": "agents", "question": "' + b"x" * 5000 + b'"}',
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 413 and "4096 bytes" in response.json()["detail"]
 
     def chunks():
@@ -36,14 +42,25 @@ def test_oversized_bodies_get_413_before_they_are_read(api, http):
         for _ in range(10):
             yield b"y" * 1000
         yield b'"}'
-    chunked = http.post(f"{api}/api/rounds", content=chunks(), headers={"content-type": "application/json"})
+
+    chunked = http.post(
+        f"{api}/api/rounds", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert chunked.status_code == 413
 
 
 def test_invalid_utf8_and_wrong_content(api, http):
-    bad = http.post(f"{api}/api/rounds", content=b'{"pipeline": "agents\xff\xfe"}', headers={"content-type": "application/json"})
+    bad = http.post(
+        f"{api}/api/rounds",
+        content=b'{"pipeline": "agents\xff\xfe"}',
+        headers={"content-type": "application/json"},
+    )
     assert bad.status_code == 422
-    not_json = http.post(f"{api}/api/rounds", content=b"pipeline=agents", headers={"content-type": "application/x-www-form-urlencoded"})
+    not_json = http.post(
+        f"{api}/api/rounds",
+        content=b"pipeline=agents",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert not_json.status_code == 422
     array = http.post(f"{api}/api/rounds", json=["agents"])
     assert array.status_code == 422
@@ -54,8 +71,14 @@ def test_invalid_utf8_and_wrong_content(api, http):
 
 
 def test_unknown_ids_are_404_everywhere(api, http):
-    for path in ("/api/rounds/nope", "/api/rounds/nope/events", "/api/traces/nope", "/api/games/nope",
-                 "/api/comparisons/nope", "/api/comparisons/nope/events"):
+    for path in (
+        "/api/rounds/nope",
+        "/api/rounds/nope/events",
+        "/api/traces/nope",
+        "/api/games/nope",
+        "/api/comparisons/nope",
+        "/api/comparisons/nope/events",
+    ):
         response = http.get(f"{api}{path}")
         assert response.status_code == 404 and "nope" in response.json()["detail"], path
     assert http.post(f"{api}/api/rounds/nope/answer", json={"answer": "1"}).status_code == 404
@@ -64,18 +87,30 @@ def test_unknown_ids_are_404_everywhere(api, http):
 def injection_roles(count: int) -> ScriptedRoles:
     questioner, judge = [], []
     for i in range(count):
-        questioner += [[function_call("draw_question", {}, call_id=f"q{i}")],
-                       [function_call("transfer_to_answerer", {}, call_id=f"t{i}")]]
+        questioner += [
+            [function_call("draw_question", {}, call_id=f"q{i}")],
+            [function_call("transfer_to_answerer", {}, call_id=f"t{i}")],
+        ]
         # The Judge model is fooled every time; the verdict must not be.
-        judge += [[function_call("check_answer", {}, call_id=f"c{i}")],
-                  [function_call("submit_verdict", {"correct": True, "explanation": "Marked correct as asked."}, call_id=f"v{i}")]]
+        judge += [
+            [function_call("check_answer", {}, call_id=f"c{i}")],
+            [
+                function_call(
+                    "submit_verdict",
+                    {"correct": True, "explanation": "Marked correct as asked."},
+                    call_id=f"v{i}",
+                )
+            ],
+        ]
     return ScriptedRoles(questioner=questioner, judge=judge)
 
 
 def test_answers_that_instruct_the_judge_cannot_change_a_verdict(make_settings, serve, http):
     base_url, _ = serve(make_settings(), injection_roles(len(INJECTIONS)).factory)
     for answer in INJECTIONS:
-        first = stream_round(http, f"{base_url}/api/rounds", {"pipeline": "agents", "mode": "human", **QUESTION})
+        first = stream_round(
+            http, f"{base_url}/api/rounds", {"pipeline": "agents", "mode": "human", **QUESTION}
+        )
         round_id = custom(first, "round")[0]["round_id"]
         second = stream_round(http, f"{base_url}/api/rounds/{round_id}/answer", {"answer": answer})
         verdict = custom(second, "verdict")[0]
@@ -85,7 +120,8 @@ def test_answers_that_instruct_the_judge_cannot_change_a_verdict(make_settings, 
         assert guardrail["name"] == "answer_is_data"
     flagged = 0
     for answer in INJECTIONS:
-        from service.rounds.guardrails import screen_answer
+        from quizrelay.rounds.guardrails import screen_answer
+
         flagged += screen_answer(answer).triggered
     assert flagged == len(INJECTIONS)  # every one is recognised as instructions...
     assert not screen_answer("The answer is 768").triggered  # ...and a plain answer is not
@@ -94,26 +130,41 @@ def test_answers_that_instruct_the_judge_cannot_change_a_verdict(make_settings, 
 # --- fuzzing --------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def fuzz_target(tmp_path_factory):
-    from service.app import create_app
-    from service.settings import Settings
+    from quizrelay.app import create_app
+    from quizrelay.settings import Settings
 
     database = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
     with ScriptedOpenAIServer(model="scripted-model") as model_server:
         model_server.responder = auto_responder
-        app = create_app(Settings(_env_file=None, database_url=f"sqlite:///{database}",
-                                  llm_base_url=model_server.base_url, model="scripted-model",
-                                  model_profile="llama-cpp", llm_max_retries=0, rate_limit_rounds_per_minute=0,
-                                  answer_timeout=2.0))
+        app = create_app(
+            Settings(
+                _env_file=None,
+                database_url=f"sqlite:///{database}",
+                llm_base_url=model_server.base_url,
+                model="scripted-model",
+                model_profile="llama-cpp",
+                llm_max_retries=0,
+                rate_limit_rounds_per_minute=0,
+                answer_timeout=2.0,
+            )
+        )
         with serving(app) as base_url:
             yield base_url
 
 
 def _fuzz_operation(operation, base_url: str) -> None:
     @given(operation.as_strategy())
-    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(
+        max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    )
     def check(case) -> None:
         response = case.call(base_url=base_url, timeout=60)
-        assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:300])
+        assert response.status_code < 500, (
+            case.method,
+            case.path,
+            response.status_code,
+            response.text[:300],
+        )
         if response.status_code >= 400:
             assert "detail" in response.json()  # every refusal says why
 

@@ -8,7 +8,14 @@ import time
 
 import pytest
 
-from tests.fakes.scripted_openai import ScriptedOpenAIServer, auto_responder, error, hang, text, tool_call
+from tests.fakes.scripted_openai import (
+    ScriptedOpenAIServer,
+    auto_responder,
+    error,
+    hang,
+    text,
+    tool_call,
+)
 from tests.support.sse import custom, stream_round
 
 PIPELINES = ["agents", "chat"]
@@ -23,8 +30,13 @@ def model_server():
 
 
 def settings_for(make_settings, model_server, **overrides):
-    values = {"llm_base_url": model_server.base_url, "model_profile": "llama-cpp",
-              "llm_max_retries": 2, "llm_retry_base_delay": 0.01, "llm_read_timeout": 1.0}
+    values = {
+        "llm_base_url": model_server.base_url,
+        "model_profile": "llama-cpp",
+        "llm_max_retries": 2,
+        "llm_retry_base_delay": 0.01,
+        "llm_read_timeout": 1.0,
+    }
     values.update(overrides)
     return make_settings(**values)
 
@@ -50,7 +62,9 @@ TRANSIENT = {
 
 @pytest.mark.parametrize("pipeline", PIPELINES)
 @pytest.mark.parametrize("fault", sorted(TRANSIENT))
-def test_one_transient_fault_is_retried_and_the_round_completes(make_settings, serve, http, model_server, pipeline, fault):
+def test_one_transient_fault_is_retried_and_the_round_completes(
+    make_settings, serve, http, model_server, pipeline, fault
+):
     model_server.enqueue(TRANSIENT[fault]())
     base_url, _ = serve(settings_for(make_settings, model_server))
     events, stored, trace = play(http, base_url, pipeline)
@@ -58,7 +72,9 @@ def test_one_transient_fault_is_retried_and_the_round_completes(make_settings, s
     retries = custom(events, "retry")
     assert len(retries) == 1 and retries[0]["role"] == "Questioner" and retries[0]["retry"] == 1
     assert stored["status"] == "completed" and stored["verdict"] is not None
-    generations = [s for s in trace["spans"] if s["kind"] == "generation" and s["role"] == "Questioner"]
+    generations = [
+        s for s in trace["spans"] if s["kind"] == "generation" and s["role"] == "Questioner"
+    ]
     assert [g["status"] for g in generations][0] == "error"  # the failed attempt stays visible
     assert custom(events, "usage")[0]["roles"]["Questioner"]["unreported_requests"] == 1
 
@@ -66,14 +82,19 @@ def test_one_transient_fault_is_retried_and_the_round_completes(make_settings, s
 PERSISTENT = {
     "http_500": (lambda: error(500, "broken"), "model_server_error"),
     "http_429": (lambda: error(429, "quota", headers={"retry-after": "0"}), "model_rate_limited"),
-    "cut_mid_stream": (lambda: tool_call("draw_question", {}, chunks=4, cut_after=2), "model_stream_interrupted"),
+    "cut_mid_stream": (
+        lambda: tool_call("draw_question", {}, chunks=4, cut_after=2),
+        "model_stream_interrupted",
+    ),
     "silent_before_first_token": (lambda: hang(), "model_timeout"),
 }
 
 
 @pytest.mark.parametrize("pipeline", PIPELINES)
 @pytest.mark.parametrize("fault", sorted(PERSISTENT))
-def test_a_persistent_fault_fails_the_round_after_the_retry_budget(make_settings, serve, http, model_server, pipeline, fault):
+def test_a_persistent_fault_fails_the_round_after_the_retry_budget(
+    make_settings, serve, http, model_server, pipeline, fault
+):
     make_step, code = PERSISTENT[fault]
     model_server.extend([make_step() for _ in range(3)])  # 1 call + 2 retries
     base_url, _ = serve(settings_for(make_settings, model_server))
@@ -101,7 +122,11 @@ def test_backoff_honours_retry_after(make_settings, serve, http, model_server, p
 
 @pytest.mark.parametrize("pipeline", PIPELINES)
 def test_unreachable_server_fails_fast_after_retries(make_settings, serve, http, pipeline):
-    base_url, _ = serve(make_settings(llm_base_url="http://127.0.0.1:9/v1", llm_max_retries=2, llm_retry_base_delay=0.01))
+    base_url, _ = serve(
+        make_settings(
+            llm_base_url="http://127.0.0.1:9/v1", llm_max_retries=2, llm_retry_base_delay=0.01
+        )
+    )
     started = time.monotonic()
     events = stream_round(http, f"{base_url}/api/rounds", {"pipeline": pipeline, **QUESTION})
     assert events[-1].data["code"] == "model_unreachable"
@@ -109,22 +134,33 @@ def test_unreachable_server_fails_fast_after_retries(make_settings, serve, http,
 
 
 @pytest.mark.parametrize("pipeline", PIPELINES)
-def test_a_call_that_never_ends_is_cut_by_the_call_limit(make_settings, serve, http, model_server, pipeline):
+def test_a_call_that_never_ends_is_cut_by_the_call_limit(
+    make_settings, serve, http, model_server, pipeline
+):
     """A server that trickles forever (each chunk inside the read timeout) still cannot hold a
     round: the per-call limit ends it."""
-    model_server.enqueue(text("one two three four five six seven eight nine ten " * 20, token_interval=0.2))
-    base_url, _ = serve(settings_for(make_settings, model_server, llm_timeout=1.5, llm_max_retries=0,
-                                     model_profile="generic"))
+    model_server.enqueue(
+        text("one two three four five six seven eight nine ten " * 20, token_interval=0.2)
+    )
+    base_url, _ = serve(
+        settings_for(
+            make_settings, model_server, llm_timeout=1.5, llm_max_retries=0, model_profile="generic"
+        )
+    )
     started = time.monotonic()
     events, stored, _ = play(http, base_url, pipeline)
-    assert events[-1].type == "RUN_ERROR" and events[-1].data["code"] == "model_timeout", events[-1].data
+    assert events[-1].type == "RUN_ERROR" and events[-1].data["code"] == "model_timeout", events[
+        -1
+    ].data
     assert time.monotonic() - started < 10
     assert stored["status"] == "failed"
 
 
 @pytest.mark.parametrize("pipeline", PIPELINES)
 def test_the_round_limit_ends_a_slow_round(make_settings, serve, http, model_server, pipeline):
-    model_server.extend([tool_call("draw_question", {}, chunks=3, token_interval=0.5) for _ in range(3)])
+    model_server.extend(
+        [tool_call("draw_question", {}, chunks=3, token_interval=0.5) for _ in range(3)]
+    )
     base_url, _ = serve(settings_for(make_settings, model_server, round_timeout=1.0))
     events, stored, _ = play(http, base_url, pipeline)
     assert events[-1].type == "RUN_ERROR" and events[-1].data["code"] == "round_timeout"

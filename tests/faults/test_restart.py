@@ -14,8 +14,8 @@ import time
 import httpx
 import pytest
 
-from service.storage.db import Database
-from service.storage.rounds import NewRound, RoundStore
+from quizrelay.storage.db import Database
+from quizrelay.storage.rounds import NewRound, RoundStore
 from tests.fakes.scripted_openai import ScriptedOpenAIServer, paced_auto_responder
 
 
@@ -28,10 +28,18 @@ def _port() -> int:
 def _start(database_url: str, model_url: str) -> tuple[subprocess.Popen, str]:
     port = _port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUIZRELAY_")}
-    env.update(QUIZRELAY_DATABASE_URL=database_url, QUIZRELAY_LLM_BASE_URL=model_url,
-               QUIZRELAY_MODEL="scripted-model", QUIZRELAY_MODEL_PROFILE="llama-cpp")
-    process = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port), "--log-level", "warning"],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env.update(
+        QUIZRELAY_DATABASE_URL=database_url,
+        QUIZRELAY_LLM_BASE_URL=model_url,
+        QUIZRELAY_MODEL="scripted-model",
+        QUIZRELAY_MODEL_PROFILE="llama-cpp",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "quizrelay", "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -51,8 +59,14 @@ def test_a_round_killed_mid_way_is_failed_after_restart(tmp_path):
         process, base_url = _start(database_url, model_server.base_url)
         round_id = None
         try:
-            with httpx.Client(timeout=30) as client, client.stream(
-                    "POST", f"{base_url}/api/rounds", json={"pipeline": "agents", "question": "1+1?", "reference_answer": "2"}) as response:
+            with (
+                httpx.Client(timeout=30) as client,
+                client.stream(
+                    "POST",
+                    f"{base_url}/api/rounds",
+                    json={"pipeline": "agents", "question": "1+1?", "reference_answer": "2"},
+                ) as response,
+            ):
                 for line in response.iter_lines():
                     if line.startswith("data: "):
                         event = json.loads(line[6:])
@@ -71,8 +85,10 @@ def test_a_round_killed_mid_way_is_failed_after_restart(tmp_path):
             assert stored["verdict"] is None
             # The service works normally after the restart.
             with httpx.Client(timeout=60) as client:
-                text = client.post(f"{base_url}/api/rounds", json={"pipeline": "chat", "question": "1+1?",
-                                                                   "reference_answer": "2"}).text
+                text = client.post(
+                    f"{base_url}/api/rounds",
+                    json={"pipeline": "chat", "question": "1+1?", "reference_answer": "2"},
+                ).text
             assert '"type":"RUN_FINISHED"' in text
         finally:
             process.send_signal(signal.SIGINT)
@@ -82,11 +98,28 @@ def test_a_round_killed_mid_way_is_failed_after_restart(tmp_path):
 def test_finishing_a_round_is_all_or_nothing(tmp_path):
     store = RoundStore(Database(f"sqlite:///{tmp_path / 'tx.db'}"))
     store.db.create_tables()
-    store.create_round(NewRound(id="round_tx", game_id="game_tx", pipeline="chat", mode="ai", model="m",
-                                category="c", difficulty="easy", seed=1, question_source="dataset", trace_id="trace_tx"))
-    events = [(1, {"type": "RUN_STARTED"}), (2, {"type": "RUN_FINISHED", "bad": object()})]  # not storable
+    store.create_round(
+        NewRound(
+            id="round_tx",
+            game_id="game_tx",
+            pipeline="chat",
+            mode="ai",
+            model="m",
+            category="c",
+            difficulty="easy",
+            seed=1,
+            question_source="dataset",
+            trace_id="trace_tx",
+        )
+    )
+    events = [
+        (1, {"type": "RUN_STARTED"}),
+        (2, {"type": "RUN_FINISHED", "bad": object()}),
+    ]  # not storable
     with pytest.raises(Exception):
-        store.finish_round("round_tx", {"status": "completed", "answer": "2", "verdict": {"correct": True}}, events)
+        store.finish_round(
+            "round_tx", {"status": "completed", "answer": "2", "verdict": {"correct": True}}, events
+        )
     row = store.get_round("round_tx")
     assert row.status == "running" and row.answer is None and row.verdict is None
     assert store.events_after("round_tx", 0) == []  # no half-written events either

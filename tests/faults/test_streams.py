@@ -26,7 +26,10 @@ def slow_model():
 def read_some(base_url: str, body: dict, count: int) -> list[tuple[int, dict]]:
     """Open a round's stream, read ``count`` events, then drop the connection."""
     received = []
-    with httpx.Client(timeout=30) as client, client.stream("POST", f"{base_url}/api/rounds", json=body) as response:
+    with (
+        httpx.Client(timeout=30) as client,
+        client.stream("POST", f"{base_url}/api/rounds", json=body) as response,
+    ):
         event_id = None
         for line in response.iter_lines():
             if line.startswith("id: "):
@@ -39,23 +42,33 @@ def read_some(base_url: str, body: dict, count: int) -> list[tuple[int, dict]]:
 
 
 @pytest.mark.parametrize("pipeline", ["agents", "chat"])
-def test_a_client_that_reconnects_gets_every_missed_event_once(make_settings, serve, http, slow_model, pipeline):
+def test_a_client_that_reconnects_gets_every_missed_event_once(
+    make_settings, serve, http, slow_model, pipeline
+):
     base_url, _ = serve(make_settings(llm_base_url=slow_model.base_url, model_profile="llama-cpp"))
     first = read_some(base_url, {"pipeline": pipeline, **QUESTION}, 8)
     round_id = first[0][1]["runId"]
     last_id = first[-1][0]
     # Reconnect the way EventSource does, with Last-Event-ID, while the round still runs.
-    rest = stream_round(http, f"{base_url}/api/rounds/{round_id}/events", method="GET",
-                        headers={"Last-Event-ID": str(last_id)})
+    rest = stream_round(
+        http,
+        f"{base_url}/api/rounds/{round_id}/events",
+        method="GET",
+        headers={"Last-Event-ID": str(last_id)},
+    )
     assert http.get(f"{base_url}/api/rounds/{round_id}").json()["status"] == "completed"
     combined = [(i, d) for i, d in first] + [(e.id, e.data) for e in rest]
-    assert [i for i, _ in combined] == list(range(1, len(combined) + 1))  # in order, no gap, no repeat
+    assert [i for i, _ in combined] == list(
+        range(1, len(combined) + 1)
+    )  # in order, no gap, no repeat
     assert combined[-1][1]["type"] == "RUN_FINISHED"
     full = stream_round(http, f"{base_url}/api/rounds/{round_id}/events", method="GET")
     assert [e.data for e in full] == [d for _, d in combined]
 
 
-def test_a_disconnected_round_finishes_and_is_stored_by_default(make_settings, serve, http, slow_model):
+def test_a_disconnected_round_finishes_and_is_stored_by_default(
+    make_settings, serve, http, slow_model
+):
     base_url, _ = serve(make_settings(llm_base_url=slow_model.base_url, model_profile="llama-cpp"))
     first = read_some(base_url, {"pipeline": "agents", **QUESTION}, 5)
     round_id = first[0][1]["runId"]
@@ -67,9 +80,17 @@ def test_a_disconnected_round_finishes_and_is_stored_by_default(make_settings, s
 
 
 @pytest.mark.parametrize("pipeline", ["agents", "chat"])
-def test_a_round_nobody_watches_is_cancelled_when_configured(make_settings, serve, http, slow_model, pipeline):
-    base_url, app = serve(make_settings(llm_base_url=slow_model.base_url, model_profile="llama-cpp",
-                                        on_disconnect="cancel", disconnect_grace=0.3))
+def test_a_round_nobody_watches_is_cancelled_when_configured(
+    make_settings, serve, http, slow_model, pipeline
+):
+    base_url, app = serve(
+        make_settings(
+            llm_base_url=slow_model.base_url,
+            model_profile="llama-cpp",
+            on_disconnect="cancel",
+            disconnect_grace=0.3,
+        )
+    )
     first = read_some(base_url, {"pipeline": pipeline, **QUESTION}, 5)
     round_id = first[0][1]["runId"]
     deadline = time.monotonic() + 15
@@ -86,22 +107,43 @@ def test_a_round_nobody_watches_is_cancelled_when_configured(make_settings, serv
     assert replay[-1].type == "RUN_ERROR" and replay[-1].data["code"] == "round_cancelled"
 
 
-def test_a_reconnect_within_the_grace_period_saves_the_round(make_settings, serve, http, slow_model):
-    base_url, _ = serve(make_settings(llm_base_url=slow_model.base_url, model_profile="llama-cpp",
-                                      on_disconnect="cancel", disconnect_grace=2.0))
+def test_a_reconnect_within_the_grace_period_saves_the_round(
+    make_settings, serve, http, slow_model
+):
+    base_url, _ = serve(
+        make_settings(
+            llm_base_url=slow_model.base_url,
+            model_profile="llama-cpp",
+            on_disconnect="cancel",
+            disconnect_grace=2.0,
+        )
+    )
     first = read_some(base_url, {"pipeline": "agents", **QUESTION}, 5)
-    rest = stream_round(http, f"{base_url}/api/rounds/{first[0][1]['runId']}/events", method="GET",
-                        headers={"Last-Event-ID": str(first[-1][0])})
+    rest = stream_round(
+        http,
+        f"{base_url}/api/rounds/{first[0][1]['runId']}/events",
+        method="GET",
+        headers={"Last-Event-ID": str(first[-1][0])},
+    )
     assert rest[-1].type == "RUN_FINISHED"
 
 
 def test_idle_streams_get_heartbeats(make_settings, serve):
-    with ScriptedOpenAIServer(model="scripted-model") as thinking_model:  # silent 0.4 s before each reply
+    with ScriptedOpenAIServer(
+        model="scripted-model"
+    ) as thinking_model:  # silent 0.4 s before each reply
         thinking_model.responder = paced_auto_responder(first_token_delay=0.4, token_interval=0.01)
-        base_url, _ = serve(make_settings(llm_base_url=thinking_model.base_url, model_profile="llama-cpp",
-                                          sse_heartbeat=0.1))
-        with httpx.Client(timeout=30) as client, client.stream("POST", f"{base_url}/api/rounds",
-                                                              json={"pipeline": "agents", **QUESTION}) as response:
+        base_url, _ = serve(
+            make_settings(
+                llm_base_url=thinking_model.base_url, model_profile="llama-cpp", sse_heartbeat=0.1
+            )
+        )
+        with (
+            httpx.Client(timeout=30) as client,
+            client.stream(
+                "POST", f"{base_url}/api/rounds", json={"pipeline": "agents", **QUESTION}
+            ) as response,
+        ):
             text = response.read().decode()
     events, heartbeats = parse_sse(text.split("\n"))
     assert heartbeats >= 1 and events[-1].type == "RUN_FINISHED"

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.fakes.scripted_openai import ScriptedOpenAIServer, error, text, tool_call
+from tests.fakes.scripted_openai import ScriptedOpenAIServer, error, tool_call
 from tests.support.sse import custom, stream_round
 
 QUESTION = {"question": "3, 6, 12, 24, 48, 96, 192, 384, ?", "reference_answer": "768"}
@@ -19,17 +19,31 @@ def model_server():
         yield server
 
 
-def test_full_chain_over_http_with_usage_and_hidden_reference(make_settings, serve, http, model_server):
+def test_full_chain_over_http_with_usage_and_hidden_reference(
+    make_settings, serve, http, model_server
+):
     secret = "Zanzibar-42"
-    model_server.extend([
-        tool_call("pose_question", {"question": "Which island?", "reference_answer": secret}, usage=(80, 20)),
-        tool_call("transfer_to_answerer", {}, usage=(90, 2)),
-        tool_call("transfer_to_judge", {"answer": "Zanzibar-42"}, usage=(60, 9)),
-        tool_call("check_answer", {}, usage=(100, 2)),
-        tool_call("submit_verdict", {"correct": True, "explanation": "Exactly."}, usage=(110, 8)),
-    ])
-    base_url, _ = serve(make_settings(llm_base_url=model_server.base_url, model_profile="llama-cpp"))
-    events = stream_round(http, f"{base_url}/api/rounds", {"pipeline": "agents", "category": "freeform"})
+    model_server.extend(
+        [
+            tool_call(
+                "pose_question",
+                {"question": "Which island?", "reference_answer": secret},
+                usage=(80, 20),
+            ),
+            tool_call("transfer_to_answerer", {}, usage=(90, 2)),
+            tool_call("transfer_to_judge", {"answer": "Zanzibar-42"}, usage=(60, 9)),
+            tool_call("check_answer", {}, usage=(100, 2)),
+            tool_call(
+                "submit_verdict", {"correct": True, "explanation": "Exactly."}, usage=(110, 8)
+            ),
+        ]
+    )
+    base_url, _ = serve(
+        make_settings(llm_base_url=model_server.base_url, model_profile="llama-cpp")
+    )
+    events = stream_round(
+        http, f"{base_url}/api/rounds", {"pipeline": "agents", "category": "freeform"}
+    )
     assert events[-1].type == "RUN_FINISHED", events[-1].data
     assert custom(events, "verdict")[0]["correct"] is True
     usage = custom(events, "usage")[0]
@@ -38,7 +52,12 @@ def test_full_chain_over_http_with_usage_and_hidden_reference(make_settings, ser
 
     bodies = [r.body for r in model_server.requests]
     assert [b["tool_choice"]["function"]["name"] for b in bodies] == [
-        "pose_question", "transfer_to_answerer", "transfer_to_judge", "check_answer", "submit_verdict"]
+        "pose_question",
+        "transfer_to_answerer",
+        "transfer_to_judge",
+        "check_answer",
+        "submit_verdict",
+    ]
     # The Questioner's second call replays its tool call: content must not be null on this profile.
     replayed = [m for m in bodies[1]["messages"] if m["role"] == "assistant"]
     assert replayed and all(m["content"] == "" for m in replayed)
@@ -49,13 +68,19 @@ def test_full_chain_over_http_with_usage_and_hidden_reference(make_settings, ser
     assert secret in json.dumps(bodies[3])
 
 
-def test_handoff_arguments_with_a_raw_newline_still_hand_off(make_settings, serve, http, model_server):
+def test_handoff_arguments_with_a_raw_newline_still_hand_off(
+    make_settings, serve, http, model_server
+):
     """llama-cpp-python's grammar lets a model put a literal newline inside a JSON string."""
-    model_server.extend([
-        tool_call("draw_question", {}), tool_call("transfer_to_answerer", {}),
-        tool_call("transfer_to_judge", '{ "answer": "76\n8"}'),
-        tool_call("check_answer", {}), tool_call("submit_verdict", {"correct": False, "explanation": "no"}),
-    ])
+    model_server.extend(
+        [
+            tool_call("draw_question", {}),
+            tool_call("transfer_to_answerer", {}),
+            tool_call("transfer_to_judge", '{ "answer": "76\n8"}'),
+            tool_call("check_answer", {}),
+            tool_call("submit_verdict", {"correct": False, "explanation": "no"}),
+        ]
+    )
     base_url, _ = serve(make_settings(llm_base_url=model_server.base_url))
     events = stream_round(http, f"{base_url}/api/rounds", {"pipeline": "agents", **QUESTION})
     assert events[-1].type == "RUN_FINISHED", events[-1].data
@@ -67,12 +92,19 @@ def test_handoff_arguments_with_a_raw_newline_still_hand_off(make_settings, serv
     [
         (error(503, "overloaded"), "model_server_error"),
         (error(429, "slow down"), "model_rate_limited"),
-        (tool_call("transfer_to_judge", {"answer": "768"}, cut_after=2), "model_stream_interrupted"),
+        (
+            tool_call("transfer_to_judge", {"answer": "768"}, cut_after=2),
+            "model_stream_interrupted",
+        ),
         (tool_call("transfer_to_judge", '{"answer": "76', chunks=2), "invalid_tool_arguments"),
     ],
 )
-def test_upstream_failures_in_the_agents_pipeline(make_settings, serve, http, model_server, step, code):
-    model_server.extend([tool_call("draw_question", {}), tool_call("transfer_to_answerer", {}), step])
+def test_upstream_failures_in_the_agents_pipeline(
+    make_settings, serve, http, model_server, step, code
+):
+    model_server.extend(
+        [tool_call("draw_question", {}), tool_call("transfer_to_answerer", {}), step]
+    )
     base_url, _ = serve(make_settings(llm_base_url=model_server.base_url))
     events = stream_round(http, f"{base_url}/api/rounds", {"pipeline": "agents", **QUESTION})
     assert events[-1].type == "RUN_ERROR" and events[-1].data["code"] == code, events[-1].data
@@ -84,9 +116,13 @@ def test_upstream_failures_in_the_agents_pipeline(make_settings, serve, http, mo
 
 def test_api_key_never_leaks_into_errors_events_or_spans(make_settings, serve, http, model_server):
     key = "sk-test-SECRET-0123456789"
-    model_server.extend([tool_call("draw_question", {}), error(401, f"Incorrect API key provided: {key}")])
+    model_server.extend(
+        [tool_call("draw_question", {}), error(401, f"Incorrect API key provided: {key}")]
+    )
     base_url, app = serve(make_settings(llm_base_url=model_server.base_url, llm_api_key=key))
-    with http.stream("POST", f"{base_url}/api/rounds", json={"pipeline": "chat", **QUESTION}) as response:
+    with http.stream(
+        "POST", f"{base_url}/api/rounds", json={"pipeline": "chat", **QUESTION}
+    ) as response:
         raw = response.read().decode()
     assert "RUN_ERROR" in raw and "model_request_rejected" in raw
     assert key not in raw and "[redacted]" in raw

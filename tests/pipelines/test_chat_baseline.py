@@ -24,7 +24,9 @@ def happy_steps(answer: str = "The answer is 768.") -> list:
         tool_call("draw_question", {}, usage=(50, 3)),
         text(answer, usage=(40, 6)),
         tool_call("check_answer", {}, usage=(60, 3)),
-        tool_call("submit_verdict", {"correct": True, "explanation": "768 doubles 384."}, usage=(70, 12)),
+        tool_call(
+            "submit_verdict", {"correct": True, "explanation": "768 doubles 384."}, usage=(70, 12)
+        ),
     ]
 
 
@@ -35,11 +37,23 @@ def test_round_streams_roles_in_order_without_handoffs(make_settings, serve, htt
 
     assert [e.id for e in events] == list(range(1, len(events) + 1))
     assert outline(events) == [
-        "RUN_STARTED", "CUSTOM:round",
-        "STEP_STARTED:Questioner", "TOOL_CALL_START:draw_question", "CUSTOM:question", "STEP_FINISHED:Questioner",
-        "STEP_STARTED:Answerer", "CUSTOM:answer", "CUSTOM:guardrail", "STEP_FINISHED:Answerer",
-        "STEP_STARTED:Judge", "TOOL_CALL_START:check_answer", "TOOL_CALL_START:submit_verdict",
-        "CUSTOM:verdict", "STEP_FINISHED:Judge", "CUSTOM:usage", "RUN_FINISHED",
+        "RUN_STARTED",
+        "CUSTOM:round",
+        "STEP_STARTED:Questioner",
+        "TOOL_CALL_START:draw_question",
+        "CUSTOM:question",
+        "STEP_FINISHED:Questioner",
+        "STEP_STARTED:Answerer",
+        "CUSTOM:answer",
+        "CUSTOM:guardrail",
+        "STEP_FINISHED:Answerer",
+        "STEP_STARTED:Judge",
+        "TOOL_CALL_START:check_answer",
+        "TOOL_CALL_START:submit_verdict",
+        "CUSTOM:verdict",
+        "STEP_FINISHED:Judge",
+        "CUSTOM:usage",
+        "RUN_FINISHED",
     ]
     assert custom(events, "handoff") == []
     # The Answerer's text arrived token by token, inside one text message.
@@ -50,32 +64,49 @@ def test_round_streams_roles_in_order_without_handoffs(make_settings, serve, htt
     verdict = custom(events, "verdict")[0]
     assert verdict["correct"] is True and verdict["explanation"] == "768 doubles 384."
     usage = custom(events, "usage")[0]
-    assert usage["roles"]["Questioner"] == {"requests": 1, "input_tokens": 50, "output_tokens": 3,
-                                            "total_tokens": 53, "unreported_requests": 0}
+    assert usage["roles"]["Questioner"] == {
+        "requests": 1,
+        "input_tokens": 50,
+        "output_tokens": 3,
+        "total_tokens": 53,
+        "unreported_requests": 0,
+    }
     assert usage["total"]["requests"] == 4 and usage["total"]["input_tokens"] == 220
     model_server.assert_complete()
 
     # What went over the wire: streamed, usage asked for, the tool choice forced per call.
     bodies = [r.body for r in model_server.requests]
-    assert all(b["stream"] is True and b["stream_options"] == {"include_usage": True} for b in bodies)
+    assert all(
+        b["stream"] is True and b["stream_options"] == {"include_usage": True} for b in bodies
+    )
     assert [b.get("tool_choice") for b in bodies] == ["required", None, "required", "required"]
     assert "tools" not in bodies[1]  # the Answerer answers in text
     # The Judge's second call carries its first call and the tool result, by hand.
     judge_second = bodies[3]["messages"]
-    assert judge_second[-2]["role"] == "assistant" and judge_second[-2]["tool_calls"][0]["function"]["name"] == "check_answer"
-    assert judge_second[-1]["role"] == "tool" and json.loads(judge_second[-1]["content"])["correct"] is True
+    assert (
+        judge_second[-2]["role"] == "assistant"
+        and judge_second[-2]["tool_calls"][0]["function"]["name"] == "check_answer"
+    )
+    assert (
+        judge_second[-1]["role"] == "tool"
+        and json.loads(judge_second[-1]["content"])["correct"] is True
+    )
 
 
 def test_answerer_request_never_contains_the_reference(make_settings, serve, http, model_server):
     secret = "Zanzibar-42"
-    model_server.extend([
-        tool_call("pose_question", {"question": "Which island?", "reference_answer": secret}),
-        text("Zanzibar"),
-        tool_call("check_answer", {}),
-        tool_call("submit_verdict", {"correct": False, "explanation": "Close."}),
-    ])
+    model_server.extend(
+        [
+            tool_call("pose_question", {"question": "Which island?", "reference_answer": secret}),
+            text("Zanzibar"),
+            tool_call("check_answer", {}),
+            tool_call("submit_verdict", {"correct": False, "explanation": "Close."}),
+        ]
+    )
     base_url, _ = serve(make_settings(llm_base_url=model_server.base_url))
-    events = stream_round(http, f"{base_url}/api/rounds", {"pipeline": "chat", "category": "freeform"})
+    events = stream_round(
+        http, f"{base_url}/api/rounds", {"pipeline": "chat", "category": "freeform"}
+    )
     assert events[-1].type == "RUN_FINISHED"
     answerer_request = json.dumps(model_server.requests[1].body)
     assert "Which island?" in answerer_request
@@ -85,12 +116,15 @@ def test_answerer_request_never_contains_the_reference(make_settings, serve, htt
 
 def test_llama_cpp_profile_names_tools_and_bounds_strings(make_settings, serve, http, model_server):
     model_server.extend(happy_steps())
-    base_url, _ = serve(make_settings(llm_base_url=model_server.base_url, model_profile="llama-cpp"))
+    base_url, _ = serve(
+        make_settings(llm_base_url=model_server.base_url, model_profile="llama-cpp")
+    )
     stream_round(http, f"{base_url}/api/rounds", {"pipeline": "chat", **QUESTION})
     bodies = [r.body for r in model_server.requests]
     choices = [b.get("tool_choice") for b in bodies]
     assert choices == [
-        {"type": "function", "function": {"name": "draw_question"}}, None,
+        {"type": "function", "function": {"name": "draw_question"}},
+        None,
         {"type": "function", "function": {"name": "check_answer"}},
         {"type": "function", "function": {"name": "submit_verdict"}},
     ]
@@ -106,16 +140,22 @@ def test_questioner_without_a_tool_call_fails_the_round(make_settings, serve, ht
     base_url, _ = serve(make_settings(llm_base_url=model_server.base_url))
     events = stream_round(http, f"{base_url}/api/rounds", {"pipeline": "chat", **QUESTION})
     assert events[-1].type == "RUN_ERROR" and events[-1].data["code"] == "missing_tool_call"
-    assert "Questioner" in events[-1].data["message"] and "draw_question" in events[-1].data["message"]
+    assert (
+        "Questioner" in events[-1].data["message"] and "draw_question" in events[-1].data["message"]
+    )
 
 
 def test_invalid_verdict_arguments_are_retried_then_fail(make_settings, serve, http, model_server):
-    model_server.extend([
-        tool_call("draw_question", {}), text("768"), tool_call("check_answer", {}),
-        tool_call("submit_verdict", '{"correct": "perhaps"'),  # malformed JSON
-        tool_call("submit_verdict", {"correct": "perhaps", "explanation": "x"}),
-        tool_call("submit_verdict", {"correct": "perhaps", "explanation": "x"}),
-    ])
+    model_server.extend(
+        [
+            tool_call("draw_question", {}),
+            text("768"),
+            tool_call("check_answer", {}),
+            tool_call("submit_verdict", '{"correct": "perhaps"'),  # malformed JSON
+            tool_call("submit_verdict", {"correct": "perhaps", "explanation": "x"}),
+            tool_call("submit_verdict", {"correct": "perhaps", "explanation": "x"}),
+        ]
+    )
     base_url, _ = serve(make_settings(llm_base_url=model_server.base_url))
     events = stream_round(http, f"{base_url}/api/rounds", {"pipeline": "chat", **QUESTION})
     assert events[-1].type == "RUN_ERROR" and events[-1].data["code"] == "max_turns_exceeded"
@@ -126,11 +166,15 @@ def test_invalid_verdict_arguments_are_retried_then_fail(make_settings, serve, h
 
 
 def test_a_repaired_verdict_is_accepted(make_settings, serve, http, model_server):
-    model_server.extend([
-        tool_call("draw_question", {}), text("768"), tool_call("check_answer", {}),
-        tool_call("submit_verdict", {"correct": "perhaps", "explanation": "x"}),
-        tool_call("submit_verdict", {"correct": True, "explanation": "Right."}),
-    ])
+    model_server.extend(
+        [
+            tool_call("draw_question", {}),
+            text("768"),
+            tool_call("check_answer", {}),
+            tool_call("submit_verdict", {"correct": "perhaps", "explanation": "x"}),
+            tool_call("submit_verdict", {"correct": True, "explanation": "Right."}),
+        ]
+    )
     base_url, _ = serve(make_settings(llm_base_url=model_server.base_url))
     events = stream_round(http, f"{base_url}/api/rounds", {"pipeline": "chat", **QUESTION})
     assert events[-1].type == "RUN_FINISHED"
@@ -147,7 +191,9 @@ def test_a_repaired_verdict_is_accepted(make_settings, serve, http, model_server
         (text("The answer is", stream_error_after=2), "model_stream_interrupted"),
     ],
 )
-def test_upstream_failures_end_the_round_with_a_stable_code(make_settings, serve, http, model_server, step, code):
+def test_upstream_failures_end_the_round_with_a_stable_code(
+    make_settings, serve, http, model_server, step, code
+):
     model_server.extend([tool_call("draw_question", {}), step])
     base_url, _ = serve(make_settings(llm_base_url=model_server.base_url))
     events = stream_round(http, f"{base_url}/api/rounds", {"pipeline": "chat", **QUESTION})

@@ -48,8 +48,14 @@ def parse_sse(lines: list[str]) -> tuple[list[SseEvent], int]:
     return events, comments
 
 
-def stream_round(client: httpx.Client, url: str, body: dict[str, Any] | None = None, *,
-                 method: str = "POST", headers: dict[str, str] | None = None) -> list[SseEvent]:
+def stream_round(
+    client: httpx.Client,
+    url: str,
+    body: dict[str, Any] | None = None,
+    *,
+    method: str = "POST",
+    headers: dict[str, str] | None = None,
+) -> list[SseEvent]:
     """POST (or GET) ``url`` and read the whole event stream."""
     with client.stream(method, url, json=body, headers=headers, timeout=120) as response:
         assert response.status_code == 200, response.read().decode()
@@ -67,7 +73,12 @@ def outline(events: list[SseEvent]) -> list[str]:
     """The stream's shape: lifecycle, steps and custom events in order, deltas left out."""
     shape = []
     for event in events:
-        if event.type in ("TEXT_MESSAGE_CONTENT", "TOOL_CALL_ARGS", "TEXT_MESSAGE_START", "TEXT_MESSAGE_END"):
+        if event.type in (
+            "TEXT_MESSAGE_CONTENT",
+            "TOOL_CALL_ARGS",
+            "TEXT_MESSAGE_START",
+            "TEXT_MESSAGE_END",
+        ):
             continue
         if event.type == "CUSTOM":
             shape.append(f"CUSTOM:{event.name}")

@@ -114,7 +114,9 @@ class OtlpReceiver:
                 request = ExportTraceServiceRequest()
                 request.ParseFromString(body)
                 receiver._keep(self.path, dict(self.headers.items()), request)
-                self._reply(200, ExportTraceServiceResponse().SerializeToString(), "application/x-protobuf")
+                self._reply(
+                    200, ExportTraceServiceResponse().SerializeToString(), "application/x-protobuf"
+                )
 
             def _reply(self, status: int, payload: bytes, content_type: str) -> None:
                 self.send_response(status)
@@ -128,7 +130,9 @@ class OtlpReceiver:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="otlp-receiver", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="otlp-receiver", daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -141,26 +145,33 @@ class OtlpReceiver:
             resource = attributes_dict(resource_spans.resource.attributes)
             for scope_spans in resource_spans.scope_spans:
                 for span in scope_spans.spans:
-                    spans.append(ReceivedSpan(
-                        name=span.name,
-                        trace_id=span.trace_id.hex(),
-                        span_id=span.span_id.hex(),
-                        parent_span_id=span.parent_span_id.hex(),
-                        attributes=attributes_dict(span.attributes),
-                        status_code=int(span.status.code),
-                        status_message=span.status.message,
-                        kind=int(span.kind),
-                        resource=resource,
-                        scope=scope_spans.scope.name,
-                        events=[{"name": e.name, **attributes_dict(e.attributes)} for e in span.events],
-                    ))
+                    spans.append(
+                        ReceivedSpan(
+                            name=span.name,
+                            trace_id=span.trace_id.hex(),
+                            span_id=span.span_id.hex(),
+                            parent_span_id=span.parent_span_id.hex(),
+                            attributes=attributes_dict(span.attributes),
+                            status_code=int(span.status.code),
+                            status_message=span.status.message,
+                            kind=int(span.kind),
+                            resource=resource,
+                            scope=scope_spans.scope.name,
+                            events=[
+                                {"name": e.name, **attributes_dict(e.attributes)}
+                                for e in span.events
+                            ],
+                        )
+                    )
         with self._lock:
             self._spans.extend(spans)
         self._note(path, headers, len(spans))
 
     def _note(self, path: str, headers: dict[str, str], span_count: int) -> None:
         with self._lock:
-            self._requests.append(ReceivedRequest(path, {k.lower(): v for k, v in headers.items()}, span_count))
+            self._requests.append(
+                ReceivedRequest(path, {k.lower(): v for k, v in headers.items()}, span_count)
+            )
 
     @property
     def spans(self) -> list[ReceivedSpan]:
@@ -172,8 +183,13 @@ class OtlpReceiver:
         with self._lock:
             return list(self._requests)
 
-    def wait_for(self, predicate: Callable[[list[ReceivedSpan]], bool], *, timeout: float = 10.0,
-                 poke: Callable[[], object] | None = None) -> list[ReceivedSpan]:
+    def wait_for(
+        self,
+        predicate: Callable[[list[ReceivedSpan]], bool],
+        *,
+        timeout: float = 10.0,
+        poke: Callable[[], object] | None = None,
+    ) -> list[ReceivedSpan]:
         """Spans once ``predicate(spans)`` holds; ``poke`` (e.g. a flush) is called between looks."""
         deadline = time.monotonic() + timeout
         while True:
@@ -181,7 +197,9 @@ class OtlpReceiver:
             if predicate(spans):
                 return spans
             if time.monotonic() > deadline:
-                raise AssertionError(f"OTLP receiver: condition not met; got {[s.name for s in spans]}")
+                raise AssertionError(
+                    f"OTLP receiver: condition not met; got {[s.name for s in spans]}"
+                )
             if poke is not None:
                 poke()
             time.sleep(0.05)

@@ -1,5 +1,5 @@
 """Browser tests of the web pages (the trace viewer; play, arena, compare): Debian's Chromium, headless, driven by Playwright's sync
-API, against the app (with :func:`service.web.include_web`) served on a real loopback socket.
+API, against the app (with :func:`quizrelay.web.include_web`) served on a real loopback socket.
 
 Sites are module-scoped: a site with one scripted round of each pipeline, a site with
 synthetic traces (500 spans; hostile content) written straight into the app's TraceStore, and
@@ -23,20 +23,33 @@ from typing import Any
 import httpx
 import pytest
 
-from service.app import create_app
-from service.settings import Settings
-from service.web import include_web
+from quizrelay.app import create_app
+from quizrelay.settings import Settings
+from quizrelay.web import include_web
 from tests.api.test_traces_api import QUESTION, agents_steps, chat_steps
 from tests.conftest import UNUSED_URL
 from tests.fakes.openai_steps import _auto_step
-from tests.fakes.scripted_openai import Faults, ScriptedOpenAIServer, auto_responder, paced_auto_responder
+from tests.fakes.scripted_openai import (
+    Faults,
+    ScriptedOpenAIServer,
+    auto_responder,
+    paced_auto_responder,
+)
 from tests.fakes.scripted_openai import error as scripted_error
 from tests.support.server import serving
 from tests.support.sse import custom, stream_round
 
 CHROMIUM = os.environ.get("QUIZRELAY_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 DESKTOP = {"width": 1440, "height": 1000}
 PHONE = {"width": 390, "height": 844}
@@ -45,8 +58,13 @@ PHONE = {"width": 390, "height": 844}
 def web_settings(database: Path, **overrides: Any) -> Settings:
     """The same test settings as ``tests/conftest.py``'s ``make_settings``, for module-scoped sites."""
     values: dict[str, Any] = {
-        "database_url": f"sqlite:///{database}", "llm_base_url": UNUSED_URL, "model": "scripted-model",
-        "model_profile": "generic", "llm_max_retries": 0, "llm_timeout": 10.0, "round_timeout": 30.0,
+        "database_url": f"sqlite:///{database}",
+        "llm_base_url": UNUSED_URL,
+        "model": "scripted-model",
+        "model_profile": "generic",
+        "llm_max_retries": 0,
+        "llm_timeout": 10.0,
+        "round_timeout": 30.0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -67,11 +85,17 @@ def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.fail("Playwright is not installed: run `.venv/bin/pip install playwright` "
-                    "(its wheel bundles the driver; no `playwright install` is needed)", pytrace=False)
+        pytest.fail(
+            "Playwright is not installed: run `.venv/bin/pip install playwright` "
+            "(its wheel bundles the driver; no `playwright install` is needed)",
+            pytrace=False,
+        )
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: run `apt-get install -y chromium` "
-                    "(the browser tests drive Debian's Chromium)", pytrace=False)
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: run `apt-get install -y chromium` "
+            "(the browser tests drive Debian's Chromium)",
+            pytrace=False,
+        )
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance
@@ -94,7 +118,10 @@ def open_page(browser: Any) -> Iterator[Any]:
         page.set_default_timeout(15_000)
         page.js_errors, page.console_errors = [], []
         page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
-        page.on("console", lambda msg: page.console_errors.append(msg.text) if msg.type == "error" else None)
+        page.on(
+            "console",
+            lambda msg: page.console_errors.append(msg.text) if msg.type == "error" else None,
+        )
         pages.append(page)
         return page
 
@@ -129,7 +156,10 @@ class Site:
 
 def paced(steps: list[Any]) -> list[Any]:
     """Scripted steps with a little latency, so the bars have visible lengths."""
-    return [dataclasses.replace(step, faults=Faults(first_token_delay=0.04, token_interval=0.01)) for step in steps]
+    return [
+        dataclasses.replace(step, faults=Faults(first_token_delay=0.04, token_interval=0.01))
+        for step in steps
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -139,10 +169,20 @@ def rounds_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     database = tmp_path_factory.mktemp("web") / "quizrelay.db"
     with ScriptedOpenAIServer(model="scripted-model") as model_server:
         model_server.extend(paced(agents_steps()) + paced(chat_steps()))
-        with web_app(web_settings(database, llm_base_url=model_server.base_url)) as (base_url, app), \
-                httpx.Client(timeout=60) as http:
-            agents = stream_round(http, f"{base_url}/api/rounds", {"pipeline": "agents", "game_id": "game_a", **QUESTION})
-            chat = stream_round(http, f"{base_url}/api/rounds", {"pipeline": "chat", "game_id": "game_b", **QUESTION})
+        with (
+            web_app(web_settings(database, llm_base_url=model_server.base_url)) as (base_url, app),
+            httpx.Client(timeout=60) as http,
+        ):
+            agents = stream_round(
+                http,
+                f"{base_url}/api/rounds",
+                {"pipeline": "agents", "game_id": "game_a", **QUESTION},
+            )
+            chat = stream_round(
+                http,
+                f"{base_url}/api/rounds",
+                {"pipeline": "chat", "game_id": "game_b", **QUESTION},
+            )
             yield Site(base_url, app, custom(agents, "round")[0], custom(chat, "round")[0])
 
 
@@ -151,7 +191,9 @@ HOSTILE_NAME = '<b>bold</b><img src=x onerror="window.__pwned=3">'
 HOSTILE_GAME = "<img src=x onerror=window.__pwned=4>"
 
 
-def synthetic_trace(trace_id: str, roles: dict[str, int], *, hostile: bool = False, **trace: Any) -> tuple[dict, list[dict]]:
+def synthetic_trace(
+    trace_id: str, roles: dict[str, int], *, hostile: bool = False, **trace: Any
+) -> tuple[dict, list[dict]]:
     """A trace row and its span rows: per role an agent span with ``n`` children alternating
     generation and function spans, 10 ms apart; the very last span is a ``last_tool`` call."""
     origin = datetime(2026, 1, 2, 10, 0, 0, tzinfo=UTC)
@@ -160,34 +202,80 @@ def synthetic_trace(trace_id: str, roles: dict[str, int], *, hostile: bool = Fal
     clock = 0.0
     for role, count in roles.items():
         agent_id = f"span_{trace_id}_{role}"
-        agent = {"id": agent_id, "trace_id": trace_id, "parent_id": None, "kind": "agent", "name": role,
-                 "started_at": at(clock), "data": {"type": "agent", "name": role, "tools": ["tool"], "handoffs": []}, "error": None}
+        agent = {
+            "id": agent_id,
+            "trace_id": trace_id,
+            "parent_id": None,
+            "kind": "agent",
+            "name": role,
+            "started_at": at(clock),
+            "data": {"type": "agent", "name": role, "tools": ["tool"], "handoffs": []},
+            "error": None,
+        }
         spans.append(agent)
         for i in range(count):
             kind = "generation" if i % 2 == 0 else "function"
             data: dict[str, Any]
             if kind == "generation":
                 output = HOSTILE if hostile else f"reply {role} {i}"
-                data = {"type": "generation", "model": "scripted-model", "usage": {"input_tokens": 10 + i, "output_tokens": 2},
-                        "input": [{"role": "user", "content": f"message {role} {i}"}],
-                        "output": [{"role": "assistant", "content": output}], "ttft_ms": 3.0}
+                data = {
+                    "type": "generation",
+                    "model": "scripted-model",
+                    "usage": {"input_tokens": 10 + i, "output_tokens": 2},
+                    "input": [{"role": "user", "content": f"message {role} {i}"}],
+                    "output": [{"role": "assistant", "content": output}],
+                    "ttft_ms": 3.0,
+                }
                 name = "scripted-model"
             else:
                 name = HOSTILE_NAME if hostile else f"tool_{i}"
-                data = {"type": "function", "name": name, "input": json.dumps({"i": i, "note": HOSTILE if hostile else "ok"}),
-                        "output": HOSTILE if hostile else f"result {role} {i}"}
-            error = {"message": HOSTILE, "data": {"why": HOSTILE}} if hostile and kind == "function" else None
-            spans.append({"id": f"span_{trace_id}_{role}_{i:04d}", "trace_id": trace_id, "parent_id": agent_id, "kind": kind,
-                          "name": name, "started_at": at(clock), "ended_at": at(clock + 8), "data": data, "error": error})
+                data = {
+                    "type": "function",
+                    "name": name,
+                    "input": json.dumps({"i": i, "note": HOSTILE if hostile else "ok"}),
+                    "output": HOSTILE if hostile else f"result {role} {i}",
+                }
+            error = (
+                {"message": HOSTILE, "data": {"why": HOSTILE}}
+                if hostile and kind == "function"
+                else None
+            )
+            spans.append(
+                {
+                    "id": f"span_{trace_id}_{role}_{i:04d}",
+                    "trace_id": trace_id,
+                    "parent_id": agent_id,
+                    "kind": kind,
+                    "name": name,
+                    "started_at": at(clock),
+                    "ended_at": at(clock + 8),
+                    "data": data,
+                    "error": error,
+                }
+            )
             clock += 10
         agent["ended_at"] = at(clock)
     last = spans[-1]
     if not hostile:
         last["kind"], last["name"] = "function", "last_tool"
-        last["data"] = {"type": "function", "name": "last_tool", "input": '{"final": true}', "output": "the very last result"}
-    row = {"id": trace_id, "workflow_name": "quiz round", "group_id": trace.pop("game_id", "game_synthetic"),
-           "round_id": None, "pipeline": "agents", "trace_metadata": trace.pop("metadata", {}), "started_at": origin,
-           "ended_at": at(clock + 1), "status": "ok", **trace}
+        last["data"] = {
+            "type": "function",
+            "name": "last_tool",
+            "input": '{"final": true}',
+            "output": "the very last result",
+        }
+    row = {
+        "id": trace_id,
+        "workflow_name": "quiz round",
+        "group_id": trace.pop("game_id", "game_synthetic"),
+        "round_id": None,
+        "pipeline": "agents",
+        "trace_metadata": trace.pop("metadata", {}),
+        "started_at": origin,
+        "ended_at": at(clock + 1),
+        "status": "ok",
+        **trace,
+    }
     return row, spans
 
 
@@ -197,11 +285,18 @@ def synthetic_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     database = tmp_path_factory.mktemp("web") / "quizrelay.db"
     with web_app(web_settings(database)) as (base_url, app):
         store = app.state.service.traces
-        big, big_spans = synthetic_trace("trace_big", {"Questioner": 166, "Answerer": 166, "Judge": 165})
+        big, big_spans = synthetic_trace(
+            "trace_big", {"Questioner": 166, "Answerer": 166, "Judge": 165}
+        )
         hostile, hostile_spans = synthetic_trace(
-            "trace_hostile", {"Questioner": 2, "Answerer": 2}, hostile=True, game_id=HOSTILE_GAME,
-            metadata={"category": HOSTILE, "model": HOSTILE_NAME}, status="error",
-            error={"code": "invalid_verdict", "message": HOSTILE})
+            "trace_hostile",
+            {"Questioner": 2, "Answerer": 2},
+            hostile=True,
+            game_id=HOSTILE_GAME,
+            metadata={"category": HOSTILE, "model": HOSTILE_NAME},
+            status="error",
+            error={"code": "invalid_verdict", "message": HOSTILE},
+        )
         assert len(big_spans) == 500
         store.write_batch([big, hostile], [], big_spans + hostile_spans)
         yield Site(base_url, app)
@@ -249,8 +344,12 @@ def game_site_at(database: Path, **settings: Any) -> Iterator[GameSite]:
     tool, so the auto responder answers every call): 5 model calls per agents round, 4 per chat."""
     pacer = Pacer()
     with ScriptedOpenAIServer(model="scripted-model", responder=pacer) as model_server:
-        values = {"llm_base_url": model_server.base_url, "model_profile": "llama-cpp",
-                  "rate_limit_rounds_per_minute": 0, **settings}
+        values = {
+            "llm_base_url": model_server.base_url,
+            "model_profile": "llama-cpp",
+            "rate_limit_rounds_per_minute": 0,
+            **settings,
+        }
         with web_app(web_settings(database, **values)) as (base_url, app):
             yield GameSite(base_url, app, pacer=pacer)
 
@@ -265,7 +364,7 @@ def arithmetic_answer(question: str) -> str:
     """The answer to an easy "arithmetic" question ("Calculate 3 + -4."), as tests/test_cli.py does."""
     expression = re.search(r"Calculate (.+?)\.?$", question.strip()).group(1)  # type: ignore[union-attr]
     assert re.fullmatch(r"[-+*/() 0-9]+", expression), expression
-    return str(int(eval(expression)))  # noqa: S307 - digits and operators only, checked above
+    return str(int(eval(expression)))
 
 
 def wait_for_options(page: Any, select: str = "select[name=category]") -> None:

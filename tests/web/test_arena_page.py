@@ -11,7 +11,9 @@ def column(page, pipeline: str):
 
 
 def cell(page, metric: str, pipeline: str) -> str:
-    return page.locator(f'#arena-summary tr[data-metric="{metric}"] td[data-pipeline="{pipeline}"]').inner_text()
+    return page.locator(
+        f'#arena-summary tr[data-metric="{metric}"] td[data-pipeline="{pipeline}"]'
+    ).inner_text()
 
 
 def test_both_pipelines_stream_side_by_side_on_the_same_question(game_site: GameSite, open_page):
@@ -25,25 +27,46 @@ def test_both_pipelines_stream_side_by_side_on_the_same_question(game_site: Game
         page.fill("input[name=seed]", "4242")
         page.click("#setup button[type=submit]")
         # Both run at the same time: each column has a round streaming before either is done.
-        page.wait_for_function("document.querySelectorAll('.arena-col .round .lane.active').length === 2", timeout=20_000)
+        page.wait_for_function(
+            "document.querySelectorAll('.arena-col .round .lane.active').length === 2",
+            timeout=20_000,
+        )
         assert page.locator('.round[data-state="done"]').count() == 0
         page.wait_for_selector("#arena-summary:not([hidden])", timeout=30_000)
     finally:
         site.pacer.delays = None
-    info = {p: column(page, p).locator(".round").evaluate("el => el._view.info") for p in ("agents", "chat")}
+    info = {
+        p: column(page, p).locator(".round").evaluate("el => el._view.info")
+        for p in ("agents", "chat")
+    }
     rounds = {p: site.api(f"/api/rounds/{info[p]['round_id']}") for p in ("agents", "chat")}
     assert rounds["agents"]["seed"] == rounds["chat"]["seed"] == 4242
-    assert rounds["agents"]["question"] == rounds["chat"]["question"]  # the same question on both sides
-    assert column(page, "agents").locator(".q-text").inner_text() == column(page, "chat").locator(".q-text").inner_text()
+    assert (
+        rounds["agents"]["question"] == rounds["chat"]["question"]
+    )  # the same question on both sides
+    assert (
+        column(page, "agents").locator(".q-text").inner_text()
+        == column(page, "chat").locator(".q-text").inner_text()
+    )
 
     for pipeline in ("agents", "chat"):
         col = column(page, pipeline)
         assert col.locator(".round").get_attribute("data-state") == "done"
-        assert col.locator(".verdict").get_attribute("data-correct") == "false"  # the scripted model says "42"
+        assert (
+            col.locator(".verdict").get_attribute("data-correct") == "false"
+        )  # the scripted model says "42"
         assert "wrong" in cell(page, "verdict", pipeline)
         round_ = rounds[pipeline]
-        assert cell(page, "ttft", pipeline) == col.locator('[data-stat="ttft"] .stat-value').inner_text() != "—"
-        assert cell(page, "total_ms", pipeline) == col.locator('[data-stat="total"] .stat-value').inner_text() != "—"
+        assert (
+            cell(page, "ttft", pipeline)
+            == col.locator('[data-stat="ttft"] .stat-value').inner_text()
+            != "—"
+        )
+        assert (
+            cell(page, "total_ms", pipeline)
+            == col.locator('[data-stat="total"] .stat-value').inner_text()
+            != "—"
+        )
         usage = round_["usage"]["total"]
         assert cell(page, "input", pipeline) == f"{usage['input_tokens']:,}"
         assert cell(page, "output", pipeline) == f"{usage['output_tokens']:,}"
@@ -52,7 +75,10 @@ def test_both_pipelines_stream_side_by_side_on_the_same_question(game_site: Game
         assert cell(page, "trace", pipeline) == round_["trace_id"].removeprefix("trace_")[:8]
     assert (cell(page, "calls", "agents"), cell(page, "calls", "chat")) == ("5", "4")
     # Handoffs only on the agents side.
-    assert column(page, "agents").locator(".handoff-line").all_inner_texts() == ["Questioner → Answerer", "Answerer → Judge"]
+    assert column(page, "agents").locator(".handoff-line").all_inner_texts() == [
+        "Questioner → Answerer",
+        "Answerer → Judge",
+    ]
     assert column(page, "chat").locator(".handoff-line").count() == 0
     assert (cell(page, "handoffs", "agents"), cell(page, "handoffs", "chat")) == ("2", "0")
     assert page.locator('#arena-summary tr[data-metric="calls"] .delta').inner_text() == "\u22121"
@@ -61,10 +87,12 @@ def test_both_pipelines_stream_side_by_side_on_the_same_question(game_site: Game
     compare = page.locator("#compare-link")
     a, b = rounds["agents"]["trace_id"], rounds["chat"]["trace_id"]
     assert compare.get_attribute("href") == f"/traces/compare?a={a}&b={b}"
-    assert page.locator('input[name=seed]').input_value() != "4242"  # a new seed for the next question
+    assert (
+        page.locator("input[name=seed]").input_value() != "4242"
+    )  # a new seed for the next question
     compare.click()
     page.wait_for_selector(".cmp-role")
-    assert page.locator('td[data-role=Total][data-metric=model_calls] .va').inner_text() == "5"
+    assert page.locator("td[data-role=Total][data-metric=model_calls] .va").inner_text() == "5"
 
 
 def test_a_custom_question_at_phone_width(game_site: GameSite, open_page):
@@ -78,7 +106,9 @@ def test_a_custom_question_at_phone_width(game_site: GameSite, open_page):
     page.wait_for_selector("#arena-summary:not([hidden])", timeout=30_000)
     for pipeline in ("agents", "chat"):
         assert column(page, pipeline).locator(".q-text").inner_text() == "What is six times seven?"
-        assert column(page, pipeline).locator(".verdict").get_attribute("data-correct") == "true"  # "42" is right now
+        assert (
+            column(page, pipeline).locator(".verdict").get_attribute("data-correct") == "true"
+        )  # "42" is right now
         assert "right" in cell(page, "verdict", pipeline)
     assert page.locator("#arena-summary h2").inner_text() == "Your question"
     assert fits_the_screen(page), "the arena overflows a 375 px screen"
@@ -114,4 +144,9 @@ def test_model_output_and_questions_are_shown_as_text(game_site: GameSite, open_
     assert hostile_question in column(page, "agents").locator(".call-result").first.inner_text()
     assert hostile_answer[:40] in cell(page, "answer", "chat")
     assert page.evaluate("window.__pwned") is None, "injected script ran"
-    assert page.locator("main img, main script, main b:has-text('this'), main i:has-text('yes')").count() == 0
+    assert (
+        page.locator(
+            "main img, main script, main b:has-text('this'), main i:has-text('yes')"
+        ).count()
+        == 0
+    )

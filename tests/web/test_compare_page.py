@@ -14,11 +14,15 @@ ROLES = ("Questioner", "Answerer", "Judge")
 
 
 def summary(page, metric: str, pipeline: str) -> str:
-    return page.locator(f'#summary td[data-metric="{metric}"][data-pipeline="{pipeline}"]').inner_text()
+    return page.locator(
+        f'#summary td[data-metric="{metric}"][data-pipeline="{pipeline}"]'
+    ).inner_text()
 
 
 def bar(page, chart: str, role: str, pipeline: str) -> str:
-    return page.locator(f'[data-chart="{chart}"] rect[data-group="{role}"][data-series="{pipeline}"]').get_attribute("data-value")
+    return page.locator(
+        f'[data-chart="{chart}"] rect[data-group="{role}"][data-series="{pipeline}"]'
+    ).get_attribute("data-value")
 
 
 def to_fixed(value: float, digits: int) -> str:
@@ -47,24 +51,45 @@ def test_a_comparison_runs_live_and_reports_with_charts(game_site: GameSite, ope
     page.fill("input[name=seed]", "7")
     page.click("#setup button[type=submit]")
 
-    page.wait_for_function("document.getElementById('run-count').textContent === '4 / 4 rounds'", timeout=30_000)
+    page.wait_for_function(
+        "document.getElementById('run-count').textContent === '4 / 4 rounds'", timeout=30_000
+    )
     assert page.locator("#run-bar").get_attribute("aria-valuenow") == "4"
     assert page.locator("#run-bar").get_attribute("aria-valuemax") == "4"
     rows = page.locator("#progress-table tbody tr")
     assert rows.count() == 4
-    assert rows.evaluate_all("rs => rs.map(r => r.dataset.pipeline)") == ["agents", "chat", "agents", "chat"]
-    assert [c.strip() for c in page.locator("#progress-table tbody td:nth-child(3)").all_inner_texts()] == ["arithmetic", "arithmetic", "gcd", "gcd"]
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.pipeline)") == [
+        "agents",
+        "chat",
+        "agents",
+        "chat",
+    ]
+    assert [
+        c.strip() for c in page.locator("#progress-table tbody td:nth-child(3)").all_inner_texts()
+    ] == ["arithmetic", "arithmetic", "gcd", "gcd"]
     page.wait_for_selector("#summary table")
     comparison_id = re.search(r"id=(cmp_[A-Za-z0-9_-]+)", page.url).group(1)
     stored = site.api(f"/api/comparisons/{comparison_id}")
     assert stored["status"] == "completed"
     result = stored["result"]
-    trace_links = page.locator("#progress-table a.trace-page").evaluate_all("as => as.map(a => a.getAttribute('href'))")
-    assert trace_links == [f"/traces/{q['rounds'][p]['trace_id']}" for q in result["questions"] for p in ("agents", "chat")]
+    trace_links = page.locator("#progress-table a.trace-page").evaluate_all(
+        "as => as.map(a => a.getAttribute('href'))"
+    )
+    assert trace_links == [
+        f"/traces/{q['rounds'][p]['trace_id']}"
+        for q in result["questions"]
+        for p in ("agents", "chat")
+    ]
 
     # The summary table: the API's per-pipeline statistics.
-    assert (summary(page, "model_calls", "agents"), summary(page, "model_calls", "chat")) == ("5.0", "4.0")
-    assert (summary(page, "model_calls_total", "agents"), summary(page, "model_calls_total", "chat")) == ("10", "8")
+    assert (summary(page, "model_calls", "agents"), summary(page, "model_calls", "chat")) == (
+        "5.0",
+        "4.0",
+    )
+    assert (
+        summary(page, "model_calls_total", "agents"),
+        summary(page, "model_calls_total", "chat"),
+    ) == ("10", "8")
     assert summary(page, "completed", "agents") == summary(page, "completed", "chat") == "2 / 2"
     assert summary(page, "errors", "agents") == "none"
     assert summary(page, "cost", "agents") == "$0"
@@ -82,15 +107,29 @@ def test_a_comparison_runs_live_and_reports_with_charts(game_site: GameSite, ope
     for chart, key in (("round_ms", "round_ms"), ("ttft_ms", "ttft_ms")):
         for pipeline in ("agents", "chat"):
             series = page.locator(f'[data-chart="{chart}"] g[data-series="{pipeline}"]')
-            dots = sorted(float(v) for v in series.locator("circle.dot").evaluate_all("cs => cs.map(c => c.dataset.value)"))
+            dots = sorted(
+                float(v)
+                for v in series.locator("circle.dot").evaluate_all(
+                    "cs => cs.map(c => c.dataset.value)"
+                )
+            )
             assert dots == sorted(q["rounds"][pipeline][key] for q in result["questions"])
-            assert float(series.locator("line.median").get_attribute("data-value")) == result["pipelines"][pipeline][key]["median"]
+            assert (
+                float(series.locator("line.median").get_attribute("data-value"))
+                == result["pipelines"][pipeline][key]["median"]
+            )
 
     # Per role: the mean of the traces' roll-ups.
     page.wait_for_selector('[data-chart="model_calls"] svg')
     assert [bar(page, "model_calls", r, "agents") for r in ROLES] == ["2", "1", "2"]
     assert [bar(page, "model_calls", r, "chat") for r in ROLES] == ["1", "1", "2"]
-    traces = {p: [site.api(f"/api/traces/{q['rounds'][p]['trace_id']}", content="false") for q in result["questions"]] for p in ("agents", "chat")}
+    traces = {
+        p: [
+            site.api(f"/api/traces/{q['rounds'][p]['trace_id']}", content="false")
+            for q in result["questions"]
+        ]
+        for p in ("agents", "chat")
+    }
     for pipeline, loaded in traces.items():
         for role in ROLES:
             mean = sum(t["rollups"]["by_role"][role]["input_tokens"] for t in loaded) / len(loaded)
@@ -110,7 +149,9 @@ def test_a_comparison_runs_live_and_reports_with_charts(game_site: GameSite, ope
     # Previous comparisons list it; opening it by URL shows the stored result.
     listed = page.locator(f'#history tr[data-comparison="{comparison_id}"]')
     listed.wait_for()
-    assert listed.get_attribute("aria-current") == "true" and "arithmetic, gcd" in listed.inner_text()
+    assert (
+        listed.get_attribute("aria-current") == "true" and "arithmetic, gcd" in listed.inner_text()
+    )
     page.goto(site.base_url + "/compare")
     page.locator(f'#history tr[data-comparison="{comparison_id}"] a').click()
     page.wait_for_selector("#summary table")
@@ -130,7 +171,9 @@ def test_the_compare_page_at_phone_width_and_a_missing_comparison(game_site: Gam
     page.wait_for_selector('[data-chart="model_calls"] svg', timeout=30_000)
     assert page.locator("#run-count").inner_text() == "2 / 2 rounds"
     assert fits_the_screen(page), "the compare page overflows a 375 px screen"
-    width = page.locator('[data-chart="round_ms"] svg').evaluate("el => el.getBoundingClientRect().width")
+    width = page.locator('[data-chart="round_ms"] svg').evaluate(
+        "el => el.getBoundingClientRect().width"
+    )
     assert width <= 375
     screenshot(page, "compare-phone")
 

@@ -24,7 +24,9 @@ def test_the_root_goes_to_play(game_site: GameSite, open_page):
 def test_every_page_has_the_nav_a_csp_and_versioned_assets(game_site: GameSite):
     for path, label in PAGES.items():
         response = httpx.get(game_site.base_url + path)
-        assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+        assert response.status_code == 200 and response.headers["content-type"].startswith(
+            "text/html"
+        )
         assert "script-src 'self'" in response.headers["content-security-policy"]
         nav = re.search(r'<nav class="topnav"[^>]*>(.*?)</nav>', response.text).group(1)
         assert re.findall(r'href="([^"]+)"', nav) == list(PAGES)
@@ -33,7 +35,9 @@ def test_every_page_has_the_nav_a_csp_and_versioned_assets(game_site: GameSite):
         for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', response.text):
             assert re.search(r"\?v=[0-9a-f]{10}$", asset), asset
             assert httpx.get(game_site.base_url + asset).status_code == 200
-        assert 'id="live"' in response.text or path == "/traces"  # the pages that stream speak through a live region
+        assert (
+            'id="live"' in response.text or path == "/traces"
+        )  # the pages that stream speak through a live region
 
 
 def test_the_pages_work_from_the_keyboard(game_site: GameSite, open_page):
@@ -43,9 +47,20 @@ def test_the_pages_work_from_the_keyboard(game_site: GameSite, open_page):
     order = []
     page.locator("select[name=pipeline]").focus()
     for _ in range(6):
-        order.append(page.evaluate("(document.activeElement.name || document.activeElement.textContent).trim()"))
+        order.append(
+            page.evaluate(
+                "(document.activeElement.name || document.activeElement.textContent).trim()"
+            )
+        )
         page.keyboard.press("Tab")
-    assert order == ["pipeline", "mode", "category", "difficulty", "rounds", "Start game"]  # one stop for the radio group
+    assert order == [
+        "pipeline",
+        "mode",
+        "category",
+        "difficulty",
+        "rounds",
+        "Start game",
+    ]  # one stop for the radio group
     outline = page.evaluate("""() => { const b = document.querySelector('#setup button[type=submit]'); b.focus();
       return getComputedStyle(b).outlineStyle; }""")
     assert outline != "none"  # a visible focus ring

@@ -8,7 +8,14 @@ import re
 
 import httpx
 
-from tests.web.conftest import PHONE_375, GameSite, arithmetic_answer, fits_the_screen, screenshot, wait_for_options
+from tests.web.conftest import (
+    PHONE_375,
+    GameSite,
+    arithmetic_answer,
+    fits_the_screen,
+    screenshot,
+    wait_for_options,
+)
 
 # Records, in order, what the round view shows while it streams: a lane becoming active, a
 # handoff line appearing, a tool call appearing, the verdict showing. Timing-independent.
@@ -30,7 +37,9 @@ RECORDER = """() => {
 }"""
 
 
-def start_game(page, *, pipeline: str, mode: str, rounds: int, category: str = "", difficulty: str = "") -> None:
+def start_game(
+    page, *, pipeline: str, mode: str, rounds: int, category: str = "", difficulty: str = ""
+) -> None:
     wait_for_options(page)
     page.select_option("select[name=pipeline]", pipeline)
     page.check(f"input[name=mode][value={mode}]")
@@ -48,13 +57,20 @@ def game_id(page) -> str:
 def test_a_human_game_played_from_the_keyboard(game_site: GameSite, open_page):
     site, page = game_site, open_page()
     page.goto(site.base_url + "/play")
-    start_game(page, pipeline="agents", mode="human", rounds=3, category="arithmetic", difficulty="easy")
+    start_game(
+        page, pipeline="agents", mode="human", rounds=3, category="arithmetic", difficulty="easy"
+    )
     questions = []
     for number, right in enumerate([True, False, True], start=1):
         page.wait_for_selector("#answer-input")
-        assert page.evaluate("document.activeElement.id") == "answer-input"  # focused when it appears
+        assert (
+            page.evaluate("document.activeElement.id") == "answer-input"
+        )  # focused when it appears
         assert page.locator(".round-title").inner_text() == f"Round {number} of 3"
-        assert page.locator('.lane.active[data-role="Answerer"] .lane-state').inner_text() == "your turn"
+        assert (
+            page.locator('.lane.active[data-role="Answerer"] .lane-state').inner_text()
+            == "your turn"
+        )
         question = page.locator(".q-text").inner_text()
         questions.append(question)
         answer = arithmetic_answer(question)
@@ -110,16 +126,33 @@ def test_watching_an_ai_round_shows_the_relay_live(game_site: GameSite, open_pag
         site.pacer.delays = None
     seen = page.evaluate("window.__seen")
     assert [s for s in seen if s.startswith(("active", "handoff", "verdict"))] == [
-        "active:Questioner", "handoff:Questioner → Answerer", "active:Answerer",
-        "handoff:Answerer → Judge", "active:Judge", "verdict"]
+        "active:Questioner",
+        "handoff:Questioner → Answerer",
+        "active:Answerer",
+        "handoff:Answerer → Judge",
+        "active:Judge",
+        "verdict",
+    ]
     assert [s for s in seen if s.startswith("call")] == [
-        "call:draw_question", "call:transfer_to_answerer", "call:transfer_to_judge", "call:check_answer", "call:submit_verdict"]
-    assert page.locator('.lane[data-role="Answerer"] .call-args').inner_text() == '{"answer": "42"}'  # streamed arguments
-    assert page.locator(".a-text").inner_text() == "42" and page.locator(".a-by").inner_text() == "(by the Answerer)"
+        "call:draw_question",
+        "call:transfer_to_answerer",
+        "call:transfer_to_judge",
+        "call:check_answer",
+        "call:submit_verdict",
+    ]
+    assert (
+        page.locator('.lane[data-role="Answerer"] .call-args').inner_text() == '{"answer": "42"}'
+    )  # streamed arguments
+    assert (
+        page.locator(".a-text").inner_text() == "42"
+        and page.locator(".a-by").inner_text() == "(by the Answerer)"
+    )
     assert page.locator(".verdict").get_attribute("data-correct") == "false"
     assert page.locator(".round").get_attribute("data-state") == "done"
     assert page.locator('[data-stat="calls"] .stat-value').inner_text() == "5"
-    assert page.locator('.lane[data-role="Questioner"] .lane-usage').inner_text().startswith("2 calls")
+    assert (
+        page.locator('.lane[data-role="Questioner"] .lane-usage').inner_text().startswith("2 calls")
+    )
     assert page.locator("#score").inner_text() == "0 / 1 correct"
     assert page.locator("#next").inner_text() == "Play again"
     screenshot(page, "play-desktop")
@@ -140,7 +173,9 @@ def test_watching_an_ai_round_shows_the_relay_live(game_site: GameSite, open_pag
 def test_a_reload_reattaches_to_the_round_in_play(game_site: GameSite, open_page):
     site, page = game_site, open_page()
     page.goto(site.base_url + "/play")
-    start_game(page, pipeline="chat", mode="human", rounds=2, category="arithmetic", difficulty="easy")
+    start_game(
+        page, pipeline="chat", mode="human", rounds=2, category="arithmetic", difficulty="easy"
+    )
     page.wait_for_selector("#answer-input")
     question = page.locator(".q-text").inner_text()
     first_ids = page.locator(".round").evaluate("el => el._view.ids")
@@ -148,7 +183,9 @@ def test_a_reload_reattaches_to_the_round_in_play(game_site: GameSite, open_page
     page.wait_for_selector("#answer-input")
     assert page.locator(".q-text").inner_text() == question
     assert page.locator(".round-title").inner_text() == "Round 1 of 2"
-    assert page.locator(".round").evaluate("el => el._view.ids") == first_ids  # the same events, replayed
+    assert (
+        page.locator(".round").evaluate("el => el._view.ids") == first_ids
+    )  # the same events, replayed
     page.keyboard.type(arithmetic_answer(question))
     page.keyboard.press("Enter")
     page.wait_for_selector("#next:not([hidden])")
@@ -165,11 +202,15 @@ def test_a_reload_reattaches_to_the_round_in_play(game_site: GameSite, open_page
 
 def test_failures_and_refusals_are_shown(game_site: GameSite, open_page):
     site, page = game_site, open_page()
-    game = httpx.post(site.base_url + "/api/games", json={"pipeline": "chat", "mode": "ai", "rounds": 1}).json()
+    game = httpx.post(
+        site.base_url + "/api/games", json={"pipeline": "chat", "mode": "ai", "rounds": 1}
+    ).json()
     page.goto(f"{site.base_url}/play?game={game['id']}")  # a new game opened by URL: ready to play
     page.wait_for_selector("#next:not([hidden])")
     assert page.locator("#next").inner_text() == "Next round"
-    httpx.post(site.base_url + "/api/rounds", json={"game_id": game["id"]}).read()  # played elsewhere meanwhile
+    httpx.post(
+        site.base_url + "/api/rounds", json={"game_id": game["id"]}
+    ).read()  # played elsewhere meanwhile
     page.locator("#next").click()
     page.wait_for_selector(".round-error:not([hidden])")
     assert "HTTP 409" in page.locator(".round-error").inner_text()
@@ -189,8 +230,14 @@ def test_failures_and_refusals_are_shown(game_site: GameSite, open_page):
         site.pacer.failing = False
     error = page.locator(".round-error")
     assert error.get_attribute("role") == "alert"
-    assert error.locator("b").inner_text() == "model_server_error:" and "Questioner" in error.inner_text()
-    assert page.locator('.lane[data-role="Questioner"]').get_attribute("class").split() == ["lane", "failed"]
+    assert (
+        error.locator("b").inner_text() == "model_server_error:"
+        and "Questioner" in error.inner_text()
+    )
+    assert page.locator('.lane[data-role="Questioner"]').get_attribute("class").split() == [
+        "lane",
+        "failed",
+    ]
     assert page.locator('.lane[data-role="Questioner"] .lane-state').inner_text() == "failed"
     page.wait_for_selector("#next:not([hidden])")
     assert page.locator("#next").inner_text() == "Play again"
@@ -205,7 +252,9 @@ def test_the_play_page_at_phone_width(game_site: GameSite, open_page):
     start_game(page, pipeline="chat", mode="ai", rounds=2)
     page.wait_for_selector("#next:not([hidden])")
     assert fits_the_screen(page), "the play page overflows a 375 px screen"
-    lanes = page.locator(".lane").evaluate_all("els => els.map(e => e.getBoundingClientRect().left)")
+    lanes = page.locator(".lane").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().left)"
+    )
     assert max(lanes) - min(lanes) < 2  # the lanes stack on a phone
     assert page.locator(".handoff-line").count() == 0  # the chat pipeline hands nothing off
     screenshot(page, "play-phone")
@@ -222,4 +271,6 @@ def test_a_tripped_guardrail_is_shown_in_its_lane(game_site: GameSite, open_page
         site.pacer.answer = None
     tripped = page.locator('.lane[data-role="Judge"] .lane-note.guard.tripped')
     assert tripped.count() == 1 and "answer_is_data" in tripped.inner_text()
-    assert page.locator(".verdict").get_attribute("data-correct") == "false"  # judged as an answer, not obeyed
+    assert (
+        page.locator(".verdict").get_attribute("data-correct") == "false"
+    )  # judged as an answer, not obeyed
