@@ -1,4 +1,5 @@
-"""The web pages: plain HTML shells, vanilla JS and CSS served from ``static/``, fed by the JSON API."""
+"""The web pages: plain HTML shells (``templates/``), vanilla JS and CSS served from ``static/``,
+fed by the JSON API."""
 
 from .pages import include_web, render_page, router
 

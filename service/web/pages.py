@@ -3,8 +3,9 @@ and /compare, are in :mod:`quizrelay.web.game_pages`).
 
 Each page is a small HTML shell (a shared layout with the top nav) that loads the shared
 ``static/app.css`` and ``static/common.js`` plus one page script; the scripts fetch the JSON API
-and render everything client-side. No templates, no build step, no third-party assets (the
-service runs offline). Parameters reach the scripts through escaped ``data-*`` attributes.
+and render everything client-side. Each page's body is a plain HTML file in ``templates/``
+(no template engine, no build step, no third-party assets: the service runs offline).
+Parameters reach the scripts through escaped ``data-*`` attributes.
 
 Other pages reuse :func:`render_page` and add themselves to :data:`NAV`.
 """
@@ -12,6 +13,7 @@ Other pages reuse :func:`render_page` and add themselves to :data:`NAV`.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 STATIC_DIR = Path(__file__).parent / "static"
+TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 NAV: list[tuple[str, str]] = [
     ("Play", "/play"),
@@ -30,16 +33,23 @@ NAV: list[tuple[str, str]] = [
 """(label, path) of the top navigation, in order."""
 
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'; object-src 'none'"
 )
-"""Defence in depth: the scripts escape all trace text, and no inline or foreign script may run anyway."""
+"""Defence in depth: the scripts escape all trace text, and no inline or foreign script may run
+anyway."""
 
 router = APIRouter(include_in_schema=False)
 
 
+def template(name: str) -> str:
+    """A page body (trusted HTML) from ``templates/``; read once, when the module is imported."""
+    return (TEMPLATES_DIR / name).read_text(encoding="utf-8")
+
+
 def _versions() -> dict[str, str]:
-    """A short content hash per static file, appended as ``?v=`` so browsers never run stale code."""
+    """A short content hash per static file, appended as ``?v=``: browsers never run stale code."""
     return {
         path.name: hashlib.sha256(path.read_bytes()).hexdigest()[:10]
         for path in STATIC_DIR.iterdir()
@@ -58,13 +68,13 @@ def render_page(
     title: str,
     body: str,
     *,
-    scripts: list[str] = (),  # type: ignore[assignment]
+    scripts: Sequence[str] = (),
     active: str | None = None,
     data: dict[str, str] | None = None,
-    styles: list[str] = (),  # type: ignore[assignment]
+    styles: Sequence[str] = (),
 ) -> HTMLResponse:
     """The shared layout: head, top nav (``active`` is the current nav path), ``body`` (trusted
-    HTML written here, never trace text), then ``common.js`` and the page's ``scripts``.
+    HTML from ``templates/``, never trace text), then ``common.js`` and the page's ``scripts``.
     ``data`` becomes escaped ``data-*`` attributes on ``<main>`` for the scripts to read."""
     current = ' aria-current="page"'
     links = "".join(
@@ -103,61 +113,9 @@ def render_page(
     return HTMLResponse(html, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"})
 
 
-LIST_BODY = """
-<div class="page-head"><h1>Traces</h1><span id="count" class="muted" aria-live="polite"></span></div>
-<form id="filters" class="filters" role="search">
-  <label>Pipeline <select name="pipeline"><option value="">any</option><option>agents</option><option>chat</option></select></label>
-  <label>Status <select name="status"><option value="">any</option><option>ok</option><option>error</option><option>running</option></select></label>
-  <label>Game <input name="game_id" maxlength="64" placeholder="game id" size="18"></label>
-  <label>Since <input name="since" type="datetime-local" step="1"></label>
-  <label>Until <input name="until" type="datetime-local" step="1"></label>
-  <label>Per page <select name="limit"><option>20</option><option selected>50</option><option>100</option><option>200</option></select></label>
-  <button type="submit">Apply</button> <button type="button" id="reset" class="secondary">Reset</button>
-</form>
-<div id="compare-bar" class="compare-bar">
-  <span>Compare: pick <b class="tag-a">A</b> and <b class="tag-b">B</b> in the table</span>
-  <span id="picked" class="muted"></span>
-  <a id="compare-go" class="button disabled" aria-disabled="true" href="#">Compare A ↔ B</a>
-</div>
-<div id="status" class="notice" role="status" hidden></div>
-<div class="table-wrap"><table id="traces" class="grid">
-  <thead><tr><th title="side A">A</th><th title="side B">B</th><th>Started</th><th>Pipeline</th><th>Status</th>
-  <th>Category</th><th>Game</th><th>Round</th><th class="num">Duration</th><th class="num">Model calls</th>
-  <th class="num">Tokens in / out</th><th class="num">Cost</th><th class="num">Tools</th><th class="num">Handoffs</th>
-  <th class="num">Spans</th></tr></thead>
-  <tbody></tbody>
-</table></div>
-<nav id="pager" class="pager" aria-label="Pages"></nav>
-"""
-
-TRACE_BODY = """
-<div id="status" class="notice" role="status">Loading trace…</div>
-<section id="trace-head" class="trace-head" hidden></section>
-<div class="wf-layout">
-  <section class="wf-panel" aria-label="Spans">
-    <div class="wf-tools">
-      <input id="span-filter" type="search" placeholder="Filter spans (name, kind, role)" aria-label="Filter spans">
-      <span class="legend" id="legend"></span>
-    </div>
-    <div id="waterfall" class="waterfall"></div>
-  </section>
-  <aside id="details" class="details" aria-label="Span details" aria-live="polite" tabindex="-1">
-    <p class="muted">Select a span (click, or arrow keys and Enter) to see its messages, arguments, tokens and timing.</p>
-  </aside>
-</div>
-"""
-
-COMPARE_BODY = """
-<div id="status" class="notice" role="status">Loading both traces…</div>
-<section id="cmp-head" class="cmp-head" hidden></section>
-<section id="cmp-diff" class="cmp-diff" hidden></section>
-<section class="wf-panel" aria-label="Spans aligned by role">
-  <div class="wf-tools"><span class="legend" id="legend"></span>
-    <span class="muted">Rows pair the same step on both sides; click a span for its details.</span></div>
-  <div id="cmp-waterfall" class="waterfall cmp"></div>
-</section>
-<aside id="details" class="details drawer" aria-label="Span details" tabindex="-1" hidden></aside>
-"""
+LIST_BODY = template("traces.html")
+TRACE_BODY = template("trace.html")
+COMPARE_BODY = template("traces_compare.html")
 
 
 @router.get("/traces", response_class=HTMLResponse)
