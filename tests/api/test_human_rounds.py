@@ -163,9 +163,12 @@ def test_two_answers_at_once_get_one_verdict(make_settings, serve, http):
     statuses: list[int] = []
 
     def answer(text: str) -> None:
-        with httpx.Client(timeout=30) as client, client.stream(
-            "POST", f"{base_url}/api/rounds/{round_id}/answer", json={"answer": text}
-        ) as r:
+        with (
+            httpx.Client(timeout=30) as client,
+            client.stream(
+                "POST", f"{base_url}/api/rounds/{round_id}/answer", json={"answer": text}
+            ) as r,
+        ):
             statuses.append(r.status_code)
             r.read()
 
