@@ -53,7 +53,7 @@ def play(client: httpx.Client, url: str, pipeline: str, seed: int) -> dict:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -70,11 +70,15 @@ def main() -> None:
                 results[pipeline].append(result)
                 status = "ok" if result["ok"] else f"FAILED ({result['error']})"
                 print(
-                    f"{pipeline:6} round {i + 1:2}: {status:24} {result['seconds']:5.1f} s  {result['category']}",
+                    f"{pipeline:6} round {i + 1:2}: {status:24} {result['seconds']:5.1f} s  "
+                    f"{result['category']}",
                     flush=True,
                 )
     print()
-    header = f"{'pipeline':8} {'verdicts':>9} {'median s':>9} {'p95 s':>7} {'ttft ms':>8} {'calls':>6} {'in tok':>7} {'out tok':>8} {'correct':>8}"
+    header = (
+        f"{'pipeline':8} {'verdicts':>9} {'median s':>9} {'p95 s':>7} {'ttft ms':>8} "
+        f"{'calls':>6} {'in tok':>7} {'out tok':>8} {'correct':>8}"
+    )
     print(header)
     print("-" * len(header))
     for pipeline, rows in results.items():
@@ -86,8 +90,9 @@ def main() -> None:
         tokens_out = statistics.mean(r["usage"].get("output_tokens", 0) for r in rows)
         correct = sum(1 for r in rows if r["correct"])
         print(
-            f"{pipeline:8} {ok:>4}/{len(rows):<4} {statistics.median(seconds):9.2f} {pct(seconds, 0.95):7.2f} "
-            f"{statistics.median(ttfts):8.0f} {calls:6.1f} {tokens_in:7.0f} {tokens_out:8.0f} {correct:>8}"
+            f"{pipeline:8} {ok:>4}/{len(rows):<4} {statistics.median(seconds):9.2f} "
+            f"{pct(seconds, 0.95):7.2f} {statistics.median(ttfts):8.0f} {calls:6.1f} "
+            f"{tokens_in:7.0f} {tokens_out:8.0f} {correct:>8}"
         )
         errors = Counter(r["error"] for r in rows if not r["ok"])
         if errors:

@@ -1,6 +1,6 @@
 """Load and overhead benchmark of quizrelay's streamed rounds (details: benchmarks/README.md).
 
-    cd /work/main && .venv/bin/python benchmarks/load.py --levels 1,50,200 [--rounds-at-1 10] [--json out.json]
+    .venv/bin/python benchmarks/load.py --levels 1,50,200 [--rounds-at-1 10] [--json out.json]
 
 Starts (and always stops) the scripted model server (``python -m tests.fakes.scripted_openai``: a
 call's first chunk after --first-token-delay s, the others --token-interval s apart) and the service
@@ -38,11 +38,11 @@ import httpx
 from openai import AsyncOpenAI, AsyncStream
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_report import ms, print_level, print_overhead, summarize
+# Run as a script: the repository root on the path, for benchmarks.load_report and tests.fakes.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.load_report import ms, print_level, print_overhead, summarize
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # tests.fakes, for the capture run
 
 QUESTION = {"question": "3, 6, 12, 24, ?", "reference_answer": "48"}
 PIPELINES = ("agents", "chat")
@@ -101,7 +101,8 @@ class Child:
         raise RuntimeError(f"{self.name} did not answer {ready_url}:\n{self.tail()}")
 
     def cpu(self, thread: int | None = None) -> float:
-        """utime + stime in seconds, of all threads or of one (its tid; the pid is the main thread)."""
+        """utime + stime in seconds, of all threads or of one (its tid; the pid is the main
+        thread)."""
         task = f"task/{thread}/" if thread else ""
         fields = Path(f"/proc/{self.proc.pid}/{task}stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / TICKS
@@ -228,7 +229,8 @@ async def check_replays(client: httpx.AsyncClient, base: str, rounds: list[Round
 
 # --- the same model calls, straight to the model server -----------------------------------------
 def capture_calls(workdir: Path) -> dict[str, list[dict[str, Any]]]:
-    """The exact request bodies one round of each pipeline sends (unpaced in-process model server)."""
+    """The exact request bodies one round of each pipeline sends (unpaced in-process model
+    server)."""
     from tests.fakes.scripted_openai import ScriptedOpenAIServer, paced_auto_responder
 
     calls, port = {}, free_port()
@@ -305,7 +307,8 @@ async def settled_cpu(child: Child, quiet: float = 0.3) -> float:
 async def run_level(
     name: str, n: int, pipelines: tuple[str, ...], ctx: dict[str, Any]
 ) -> dict[str, Any]:
-    """N rounds at once (``n`` > 1), or --rounds-at-1 rounds one by one, each with a direct replay."""
+    """N rounds at once (``n`` > 1), or --rounds-at-1 rounds one by one, each with a direct
+    replay."""
     client, base, svc, model, oai, calls = (
         ctx[k] for k in ("client", "base", "service", "model", "oai", "calls")
     )
@@ -524,8 +527,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--levels",
         default="1,50,200",
         type=lambda s: [int(x) for x in s.split(",")],
-        help="load levels: 1 = rounds one at a time, with the overhead comparison; N > 1 = N rounds "
-        "at once, pipelines interleaved",
+        help="load levels: 1 = rounds one at a time, with the overhead comparison; "
+        "N > 1 = N rounds at once, pipelines interleaved",
     )
     parser.add_argument(
         "--rounds-at-1", type=int, default=10, help="rounds at level 1, pipelines alternating"

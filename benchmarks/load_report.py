@@ -9,7 +9,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from load import Round
+    from benchmarks.load import Round
 
 
 def ms(values: list[float], q: float) -> float | None:
@@ -83,10 +83,8 @@ def fmt(value: Any) -> str:
 
 def print_level(level: dict[str, Any]) -> None:
     columns, n = ["all", *[p for p in level["pipelines"] if p in level]], level["all"]["rounds"]
-    print(
-        f"\n== {level['name']}: {n} rounds {'one at a time' if level['concurrency'] == 1 else 'at once'} "
-        f"({' + '.join(level['pipelines'])}) =="
-    )
+    pace = "one at a time" if level["concurrency"] == 1 else "at once"
+    print(f"\n== {level['name']}: {n} rounds {pace} ({' + '.join(level['pipelines'])}) ==")
     level["all"]["cpu_s_per_round"] = (
         level["all"]["cpu_s_per_round"] or level["service_cpu_s_per_round"]
     )
@@ -97,40 +95,52 @@ def print_level(level: dict[str, Any]) -> None:
             + "".join(f"{' / '.join(fmt(level[c][k]) for k in keys):>24}" for c in columns)
         )
     print(
-        f"service: {level['service_cpu_s']} CPU s = {level['service_cpu_pct_of_core']}% of a core (event-loop thread "
-        f"{level['loop_thread_pct_of_core']}%), peak RSS {level['service_peak_rss_mib']} MiB, RSS {level['service_rss_mib']} "
-        f"MiB; replaying a round (GET events) {1000 * level['replay_cpu_s_per_round']:.1f} ms CPU\n"
-        f"CPU s: model server {level['model_server_cpu_s']}, this client {level['client_cpu_s']}, other processes "
-        f"{level['other_processes_cpu_s']}; machine busy {level['machine_busy_pct']}% of {os.cpu_count()} cores"
+        f"service: {level['service_cpu_s']} CPU s = {level['service_cpu_pct_of_core']}% of a core "
+        f"(event-loop thread {level['loop_thread_pct_of_core']}%), "
+        f"peak RSS {level['service_peak_rss_mib']} MiB, RSS {level['service_rss_mib']} MiB; "
+        f"replaying a round (GET events) {1000 * level['replay_cpu_s_per_round']:.1f} ms CPU\n"
+        f"CPU s: model server {level['model_server_cpu_s']}, this client {level['client_cpu_s']}, "
+        f"other processes {level['other_processes_cpu_s']}; "
+        f"machine busy {level['machine_busy_pct']}% of {os.cpu_count()} cores"
     )
     if d := level.get("direct_at_load"):
         print(
-            f"same calls without the service ({n} at once from this process): {d['errors']} errors, round p50 / p99 "
-            f"{fmt(d['total_p50_ms'])} / {fmt(d['total_p99_ms'])} ms, gap p99 {d['gap_p99_ms']} ms, "
+            f"same calls without the service ({n} at once from this process): "
+            f"{d['errors']} errors, round p50 / p99 "
+            f"{fmt(d['total_p50_ms'])} / {fmt(d['total_p99_ms'])} ms, "
+            f"gap p99 {d['gap_p99_ms']} ms, "
             f"{1000 * d['cpu_s_per_round']:.1f} ms CPU per round"
         )
 
 
 def print_overhead(rows: list[dict[str, Any]]) -> None:
     print(
-        "\n== overhead at concurrency 1: service vs the same model calls straight to the model server (medians) =="
+        "\n== overhead at concurrency 1: service vs the same model calls straight to the model "
+        "server (medians) =="
     )
     print(
-        f"{'pipeline':9}{'n':>3} | {'TTFT direct':>11}{'service':>9}{'added':>8}{'ratio':>7} | {'round direct':>12}"
-        f"{'service':>9}{'added':>8}{'added %':>8}{'ratio':>7} | target: TTFT +10 ms, round +2 %"
+        f"{'pipeline':9}{'n':>3} | {'TTFT direct':>11}{'service':>9}{'added':>8}{'ratio':>7} | "
+        f"{'round direct':>12}{'service':>9}{'added':>8}{'added %':>8}{'ratio':>7} | "
+        "target: TTFT +10 ms, round +2 %"
     )
-    verdict = lambda good: "met" if good else "MISSED"  # noqa: E731
+
+    def verdict(good: bool) -> str:
+        return "met" if good else "MISSED"
+
     for r in rows:
         print(
-            f"{r['pipeline']:9}{r['samples']:>3} | {r['ttft_direct_ms']:>11.1f}{r['ttft_service_ms']:>9.1f}"
-            f"{r['ttft_added_ms']:>8.1f}{r['ttft_ratio']:>7.3f} | {r['round_direct_ms']:>12.1f}{r['round_service_ms']:>9.1f}"
-            f"{r['round_added_ms']:>8.1f}{r['round_added_pct']:>8.2f}{r['round_ratio']:>7.3f} | TTFT "
-            f"{verdict(r['ttft_added_ms'] < 10)}, round {verdict(r['round_added_pct'] < 2)}"
+            f"{r['pipeline']:9}{r['samples']:>3} | "
+            f"{r['ttft_direct_ms']:>11.1f}{r['ttft_service_ms']:>9.1f}"
+            f"{r['ttft_added_ms']:>8.1f}{r['ttft_ratio']:>7.3f} | "
+            f"{r['round_direct_ms']:>12.1f}{r['round_service_ms']:>9.1f}"
+            f"{r['round_added_ms']:>8.1f}{r['round_added_pct']:>8.2f}{r['round_ratio']:>7.3f} | "
+            f"TTFT {verdict(r['ttft_added_ms'] < 10)}, round {verdict(r['round_added_pct'] < 2)}"
         )
     for r in rows:
         print(
-            f"  {r['pipeline']}: {len(r['model_calls'])} calls ({', '.join(r['model_calls'])}); direct: p99 gap between "
-            f"chunks {r['direct_gap_p99_ms']} ms, client CPU {r['direct_client_cpu_ms_per_round']} ms per round; "
+            f"  {r['pipeline']}: {len(r['model_calls'])} calls ({', '.join(r['model_calls'])}); "
+            f"direct: p99 gap between chunks {r['direct_gap_p99_ms']} ms, "
+            f"client CPU {r['direct_client_cpu_ms_per_round']} ms per round; "
             f"service CPU {r['service_cpu_ms_per_round']} ms per round"
         )
 

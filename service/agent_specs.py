@@ -21,7 +21,8 @@ RoleName = Literal["Questioner", "Answerer", "Judge"]
 ROLES: tuple[RoleName, ...] = ("Questioner", "Answerer", "Judge")
 
 ToolChoiceSpec = str | list[str]
-"""``"auto"``, ``"required"``, ``"none"``, a tool name, or a list of tool names to force in order."""
+"""``"auto"``, ``"required"``, ``"none"``, a tool name, or a list of tool names to force in
+order."""
 
 # Placeholders a prompt may use, per role: what is known when that role runs. The Answerer's
 # list has no reference answer on purpose.

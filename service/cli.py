@@ -31,7 +31,8 @@ def _serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     where = "the embedded model" if settings.uses_embedded_model else settings.llm_base_url
     print(
-        f"quizrelay: serving on http://{args.host}:{args.port} with {settings.model_name} ({where})",
+        f"quizrelay: serving on http://{args.host}:{args.port} "
+        f"with {settings.model_name} ({where})",
         file=sys.stderr,
     )
     uvicorn.run(
@@ -145,7 +146,8 @@ def _compare(args: argparse.Namespace) -> int:
                         p["correct"]
                     ]
                     print(
-                        f"[{p['done']}/{p['of']}] question {p['index'] + 1} {p['pipeline']:6} {p['status']:9} {mark}",
+                        f"[{p['done']}/{p['of']}] question {p['index'] + 1} "
+                        f"{p['pipeline']:6} {p['status']:9} {mark}",
                         file=sys.stderr,
                         flush=True,
                     )

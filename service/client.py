@@ -97,7 +97,8 @@ class Client:
             except ValueError:
                 detail = response.text
             raise ServiceError(
-                f"{response.request.method} {response.request.url.path}: HTTP {response.status_code}: {detail}"
+                f"{response.request.method} {response.request.url.path}: "
+                f"HTTP {response.status_code}: {detail}"
             )
 
     def get(self, path: str, **params: Any) -> Any:

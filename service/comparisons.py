@@ -288,7 +288,7 @@ class ComparisonRunner:
             "round_ms": _spread(values("round_ms")),
             "model_ms": _spread(values("model_ms")),
             "overhead_ms": _spread(values("overhead_ms")),
-            # Rounded once, here, to the 0.1 % every view shows, so the page, the CLI and the JSON agree.
+            # Rounded once, here, to the 0.1 % every view shows: the page, CLI and JSON agree.
             "overhead_share": round(statistics.median(overhead_share), 3)
             if overhead_share
             else None,

@@ -62,7 +62,8 @@ class StreamPrinter:
         elif name == "verdict":
             mark = "✓ right" if value["correct"] else "✗ wrong"
             self._line(
-                f"\n  VERDICT: {mark}  (reference answer: {value['reference_answer']})\n  {value['explanation']}"
+                f"\n  VERDICT: {mark}  (reference answer: {value['reference_answer']})\n"
+                f"  {value['explanation']}"
             )
 
 
@@ -89,9 +90,8 @@ def play_game(
         },
     )
     printer = StreamPrinter(out)
-    out.write(
-        f"Game {game['id']}: {rounds} round(s), {pipeline} pipeline, {'you answer' if human else 'AI vs AI'}\n"
-    )
+    who = "you answer" if human else "AI vs AI"
+    out.write(f"Game {game['id']}: {rounds} round(s), {pipeline} pipeline, {who}\n")
     for number in range(1, rounds + 1):
         out.write(f"\n═══ Round {number} of {rounds} ═══\n")
         last = _run(printer, client.stream("/api/rounds", {"game_id": game["id"]}))
@@ -114,8 +114,8 @@ def play_game(
     final = client.get(f"/api/games/{game['id']}")
     score = final["score"]
     out.write(
-        f"\nGame over: {score['correct']} of {score['played']} rounds right ({score['points']} points). "
-        f"Traces: /traces?game_id={game['id']}\n"
+        f"\nGame over: {score['correct']} of {score['played']} rounds right "
+        f"({score['points']} points). Traces: /traces?game_id={game['id']}\n"
     )
     return final
 

@@ -137,7 +137,7 @@ def test_config_errors_name_the_file_and_field(tmp_path):
     with pytest.raises(ConfigError, match="temprature"):
         load_agents_config(config_dir)
     (config_dir / "judge.yaml").unlink()
-    with pytest.raises(ConfigError, match="judge.yaml is missing"):
+    with pytest.raises(ConfigError, match=r"judge\.yaml is missing"):
         load_agents_config(config_dir)
 
 

@@ -41,7 +41,8 @@ PlayerDep = Annotated[str | None, Depends(current_player)]
 
 
 def visible(owner: str | None, player: str | None) -> bool:
-    """Whether ``player`` may see something owned by ``owner`` (everything, when the API is open)."""
+    """Whether ``player`` may see something owned by ``owner`` (everything, when the API is
+    open)."""
     return player is None or owner == player
 
 
@@ -79,7 +80,10 @@ def limit_starts(request: Request, state: StateDep, player: PlayerDep) -> None:
         seconds = max(1, int(wait + 0.999))
         raise HTTPException(
             429,
-            detail=f"too many rounds started: at most {state.limiter.per_minute} per minute; retry in {seconds} s",
+            detail=(
+                f"too many rounds started: at most {state.limiter.per_minute} per minute; "
+                f"retry in {seconds} s"
+            ),
             headers={"Retry-After": str(seconds)},
         )
 

@@ -27,11 +27,7 @@ class RequestBodyGuard:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await _refuse(
-                send,
-                413,
-                f"the request body is larger than {self.max_bytes} bytes (QUIZRELAY_MAX_BODY_BYTES)",
-            )
+            await _refuse(send, 413, self._too_large())
             return
         body = bytearray()
         while True:
@@ -40,11 +36,7 @@ class RequestBodyGuard:
                 return
             body += message.get("body", b"")
             if len(body) > self.max_bytes:
-                await _refuse(
-                    send,
-                    413,
-                    f"the request body is larger than {self.max_bytes} bytes (QUIZRELAY_MAX_BODY_BYTES)",
-                )
+                await _refuse(send, 413, self._too_large())
                 return
             if not message.get("more_body", False):
                 break
@@ -55,7 +47,8 @@ class RequestBodyGuard:
                 await _refuse(
                     send,
                     422,
-                    f"the request body is not valid UTF-8 (byte {exc.object[exc.start]:#04x} at position {exc.start}); send JSON encoded as UTF-8",
+                    f"the request body is not valid UTF-8 (byte {exc.object[exc.start]:#04x} "
+                    f"at position {exc.start}); send JSON encoded as UTF-8",
                 )
                 return
         delivered = False
@@ -68,6 +61,9 @@ class RequestBodyGuard:
             return {"type": "http.request", "body": bytes(body), "more_body": False}
 
         await self.app(scope, replay, send)
+
+    def _too_large(self) -> str:
+        return f"the request body is larger than {self.max_bytes} bytes (QUIZRELAY_MAX_BODY_BYTES)"
 
 
 async def _refuse(send: Send, status: int, message: str) -> None:

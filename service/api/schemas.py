@@ -11,13 +11,16 @@ ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
 class RoundRequest(BaseModel):
-    """Start a round. With nothing but ``pipeline`` a verified puzzle of a random category is asked."""
+    """Start a round. With only ``pipeline``, a verified puzzle of a random category is asked."""
 
     model_config = ConfigDict(extra="forbid")
 
     pipeline: Literal["agents", "chat"] | None = Field(
         default=None,
-        description="`agents` (Agents SDK) or `chat` (plain Chat Completions); required unless the game sets it.",
+        description=(
+            "`agents` (Agents SDK) or `chat` (plain Chat Completions); "
+            "required unless the game sets it."
+        ),
     )
     category: str | None = Field(
         default=None, max_length=64, description="A name from GET /api/categories."
@@ -40,7 +43,10 @@ class RoundRequest(BaseModel):
     )
     mode: Literal["ai", "human"] | None = Field(
         default=None,
-        description="`ai` (default) or `human`: the stream stops after the question; answer with POST /api/rounds/{id}/answer.",
+        description=(
+            "`ai` (default) or `human`: the stream stops after the question; "
+            "answer with POST /api/rounds/{id}/answer."
+        ),
     )
 
     @model_validator(mode="after")

@@ -145,7 +145,8 @@ class PolicyModel(Model):
                 ):
                     if not first_token_seen and getattr(event, "type", "") in _TOKEN_EVENT_TYPES:
                         first_token_seen = True
-                        mark_first_token_of_current_generation()  # the inner model's generation span
+                        # on the inner model's generation span
+                        mark_first_token_of_current_generation()
                     yield event
                 return
             except Exception as exc:  # a transient failure restarts the call (same input)

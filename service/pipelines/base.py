@@ -2,7 +2,8 @@
 
 A pipeline reports everything through ``ctx.events`` and ``ctx.usage`` and sets the round's facts
 through the context; it never touches HTTP, SSE or the database. It raises on failure (the
-runner maps the exception to a stable error code with :func:`quizrelay.errors.failure_from_exception`).
+runner maps the exception to a stable error code with
+:func:`quizrelay.errors.failure_from_exception`).
 """
 
 from __future__ import annotations

@@ -227,7 +227,8 @@ class ChatPipeline:
         except TimeoutError:
             raise errors.RoundFailure(
                 errors.MODEL_TIMEOUT,
-                f"The {role}'s model call took longer than {self.setup.call_timeout:.0f} s (QUIZRELAY_LLM_TIMEOUT).",
+                f"The {role}'s model call took longer than {self.setup.call_timeout:.0f} s "
+                "(QUIZRELAY_LLM_TIMEOUT).",
                 role=role,
             ) from None
 

@@ -21,7 +21,9 @@ MAX_CHARS = 2000
 """Only this prefix of an answer is read, so a huge answer cannot make the check slow."""
 
 _TOKEN_RE = re.compile(
-    r"(?P<num>(?:(?<![\w)])[-+])?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?(?:[ \t]*/[ \t]*\d+(?:\.\d+)?)?)"
+    r"(?P<num>(?:(?<![\w)])[-+])?"  # a sign, not right after a word character or ")"
+    r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"  # 1,234,567 or 1234, then decimals
+    r"(?:[ \t]*/[ \t]*\d+(?:\.\d+)?)?)"  # a fraction's denominator
     r"|(?P<word>[^\W\d_]+(?:['-][^\W\d_]+)*)"
     r"|(?P<punct>\S)"
 )
@@ -385,14 +387,14 @@ def _safe_score(
     """The dataset scorer's value in 0..1, or None; a failing scorer is reported, never raised."""
     if dataset_score is None:
         return None, ""
+    # The scorer is third-party code: its failure must not lose the verdict.
     try:
         value = float(dataset_score(extracted))
-    except (
-        Exception
-    ) as exc:  # the scorer is third-party code: its failure must not lose the verdict
+    except Exception as exc:
         return (
             None,
-            f" (the dataset scorer failed with {type(exc).__name__}, so only our comparison counts)",
+            f" (the dataset scorer failed with {type(exc).__name__}, "
+            "so only our comparison counts)",
         )
     if math.isnan(value):
         return None, " (the dataset scorer returned no usable value)"
@@ -420,7 +422,10 @@ def check_answer(
     if outcome.kind == "correct":
         return AnswerCheck(True, 1.0, kind, outcome.candidate, outcome.reason + note + ".")
     if scored is not None and scored >= 1.0:
-        reason = f"The dataset's scorer accepts {_quote(extracted)} for the reference {reference.strip()}."
+        reason = (
+            f"The dataset's scorer accepts {_quote(extracted)} "
+            f"for the reference {reference.strip()}."
+        )
         return AnswerCheck(True, 1.0, kind, extracted, reason)
     if outcome.kind == "unanswered":
         return AnswerCheck(False, 0.0, "unanswered", outcome.candidate, outcome.reason + note + ".")

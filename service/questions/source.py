@@ -110,7 +110,8 @@ class QuestionSource:
                 entry = dataset[0]
             except Exception as exc:  # a bad difficulty setting in questions.yaml
                 raise ConfigError(
-                    f"questions.yaml: dataset {spec.dataset!r} ({difficulty}) failed to generate: {exc}"
+                    f"questions.yaml: dataset {spec.dataset!r} ({difficulty}) "
+                    f"failed to generate: {exc}"
                 ) from exc
 
         def scorer(answer: str) -> float:

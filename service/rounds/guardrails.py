@@ -48,7 +48,8 @@ def screen_answer(answer: str) -> GuardrailOutcome:
     return GuardrailOutcome(
         "answer_is_data",
         True,
-        f"The answer contains instructions ({match.group(0)[:60]!r}); it is judged as an answer, not obeyed.",
+        f"The answer contains instructions ({match.group(0)[:60]!r}); "
+        "it is judged as an answer, not obeyed.",
     )
 
 

@@ -224,8 +224,8 @@ class RoundRunner:
             and not live.task.done()
         ):
             live.cancel_reason = (
-                f"No client was connected for {self.disconnect_grace:.0f} s, so the round was cancelled "
-                "(QUIZRELAY_ON_DISCONNECT=cancel)."
+                f"No client was connected for {self.disconnect_grace:.0f} s, "
+                "so the round was cancelled (QUIZRELAY_ON_DISCONNECT=cancel)."
             )
             live.task.cancel()
 
@@ -283,7 +283,8 @@ class RoundRunner:
         except TimeoutError:
             failure = errors.RoundFailure(
                 errors.ROUND_TIMEOUT,
-                f"The round did not finish within {self.round_timeout:.0f} s (QUIZRELAY_ROUND_TIMEOUT).",
+                f"The round did not finish within {self.round_timeout:.0f} s "
+                "(QUIZRELAY_ROUND_TIMEOUT).",
                 role=events.current_step,
             )
         except Exception as exc:  # every failure becomes an explicit RUN_ERROR

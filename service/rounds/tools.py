@@ -69,7 +69,10 @@ class RoundTool:
                     arguments[name] = arguments[name][:limit]
             return self.run(ctx, arguments)
         except json.JSONDecodeError as exc:
-            return f"{TOOL_ERROR_PREFIX} the arguments are not valid JSON ({exc.msg}); call {self.name} again."
+            return (
+                f"{TOOL_ERROR_PREFIX} the arguments are not valid JSON ({exc.msg}); "
+                f"call {self.name} again."
+            )
         except ToolArgumentError as exc:
             return f"{TOOL_ERROR_PREFIX} {exc}; call {self.name} again."
 

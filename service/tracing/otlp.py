@@ -60,7 +60,7 @@ from opentelemetry.instrumentation.openai_agents.span_processor import (
 from opentelemetry.instrumentation.openai_agents.version import __version__ as _bridge_version
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.semconv.schemas import Schemas
 from opentelemetry.trace import Status, StatusCode
 from opentelemetry.util.re import parse_env_headers

@@ -19,7 +19,8 @@ def _cost(value: float | None) -> str:
 
 def render_list(items: list[dict[str, Any]]) -> str:
     lines = [
-        f"{'trace':38} {'pipeline':8} {'status':6} {'started (UTC)':19} {'time':>8} {'calls':>5} {'tokens in/out':>14} {'cost':>9}"
+        f"{'trace':38} {'pipeline':8} {'status':6} {'started (UTC)':19} {'time':>8} {'calls':>5} "
+        f"{'tokens in/out':>14} {'cost':>9}"
     ]
     for item in items:
         totals = item["totals"]
@@ -27,7 +28,8 @@ def render_list(items: list[dict[str, Any]]) -> str:
         tokens = f"{totals['input_tokens']}/{totals['output_tokens']}"
         lines.append(
             f"{item['id']:38} {item['pipeline'] or '-':8} {item['status']:6} {started:19} "
-            f"{_seconds(item['duration_ms']):>8} {totals['model_calls']:>5} {tokens:>14} {_cost(totals['cost']):>9}"
+            f"{_seconds(item['duration_ms']):>8} {totals['model_calls']:>5} {tokens:>14} "
+            f"{_cost(totals['cost']):>9}"
         )
     return "\n".join(lines)
 
@@ -60,8 +62,8 @@ def render_tree(view: dict[str, Any]) -> str:
     )
     totals = rollups["total"]
     lines = [
-        f"{trace['id']}  {trace['workflow_name']}  pipeline={trace['pipeline']}  round={trace['round_id']}  "
-        f"game={trace['game_id']}  status={trace['status']}",
+        f"{trace['id']}  {trace['workflow_name']}  pipeline={trace['pipeline']}  "
+        f"round={trace['round_id']}  game={trace['game_id']}  status={trace['status']}",
         f"{_seconds(trace['duration_ms']).strip()}  {totals['model_calls']} model calls  "
         f"{totals['input_tokens']}/{totals['output_tokens']} tokens  cost {_cost(totals['cost'])}",
         "",
@@ -69,9 +71,8 @@ def render_tree(view: dict[str, Any]) -> str:
     for span in spans:
         indent = "  " * span["depth"]
         text = f"{indent}{_label(span)}"
-        lines.append(
-            f"{text[:70]:70} |{_bar(span['start_ms'], span['duration_ms'], total)}| {_seconds(span['duration_ms'])}"
-        )
+        bar = _bar(span["start_ms"], span["duration_ms"], total)
+        lines.append(f"{text[:70]:70} |{bar}| {_seconds(span['duration_ms'])}")
     lines.append("")
     lines.append(
         f"{'role':12} {'time':>8} {'calls':>5} {'tokens in/out':>14} {'tools':>5} {'cost':>9}"
@@ -79,7 +80,7 @@ def render_tree(view: dict[str, Any]) -> str:
     for role, rollup in rollups["by_role"].items():
         tokens = f"{rollup['input_tokens']}/{rollup['output_tokens']}"
         lines.append(
-            f"{role:12} {_seconds(rollup['duration_ms']):>8} {rollup['model_calls']:>5} {tokens:>14} "
-            f"{rollup['tool_calls']:>5} {_cost(rollup['cost']):>9}"
+            f"{role:12} {_seconds(rollup['duration_ms']):>8} {rollup['model_calls']:>5} "
+            f"{tokens:>14} {rollup['tool_calls']:>5} {_cost(rollup['cost']):>9}"
         )
     return "\n".join(lines)

@@ -60,7 +60,7 @@ def model_server():
 def two_rounds(make_settings, serve, http, model_server):
     """One agents round and one chat round on the same question, in one service."""
     model_server.extend(agents_steps() + chat_steps())
-    base_url, app = serve(make_settings(llm_base_url=model_server.base_url))
+    base_url, _ = serve(make_settings(llm_base_url=model_server.base_url))
     agents = stream_round(
         http, f"{base_url}/api/rounds", {"pipeline": "agents", "game_id": "game_a", **QUESTION}
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import socket
@@ -354,10 +355,8 @@ def main(argv: list[str] | None = None) -> None:
     responder = paced_auto_responder(args.first_token_delay, args.token_interval)
     with ScriptedOpenAIServer(args.model, port=args.port, responder=responder) as server:
         print(f"ScriptedOpenAIServer serving {server.base_url}", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":

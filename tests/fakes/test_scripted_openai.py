@@ -29,6 +29,8 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionChunk
 
+from tests.conftest import wait_until
+
 from .scripted_openai import (
     PACED_ANSWER,
     ScriptedOpenAIServer,
@@ -202,8 +204,8 @@ async def test_stop_while_a_client_waits_on_hang_returns_promptly() -> None:
     async with httpx.AsyncClient(timeout=10) as http:
         url = f"{scripted.base_url}/chat/completions"
         pending = asyncio.ensure_future(http.post(url, json=payload))
-        while not scripted.requests:
-            await asyncio.sleep(0.01)
+        # The server records the request on its own thread: wait for it there, bounded.
+        await asyncio.to_thread(wait_until, lambda: scripted.requests, timeout=5)
         stopping = time.monotonic()
         await asyncio.to_thread(scripted.stop)
         assert time.monotonic() - stopping < 3.0

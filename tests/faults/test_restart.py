@@ -10,9 +10,11 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.exc import StatementError
 
 from quizrelay.storage.db import Database
 from quizrelay.storage.rounds import NewRound, RoundStore
@@ -112,16 +114,18 @@ def test_finishing_a_round_is_all_or_nothing(tmp_path):
             trace_id="trace_tx",
         )
     )
-    events = [
+    events: list[tuple[int, dict[str, Any]]] = [
         (1, {"type": "RUN_STARTED"}),
-        (2, {"type": "RUN_FINISHED", "bad": object()}),
-    ]  # not storable
-    with pytest.raises(Exception):
+        (2, {"type": "RUN_FINISHED", "bad": object()}),  # not storable: not JSON
+    ]
+    with pytest.raises(StatementError, match="not JSON serializable"):
         store.finish_round(
             "round_tx", {"status": "completed", "answer": "2", "verdict": {"correct": True}}, events
         )
     row = store.get_round("round_tx")
+    assert row is not None
     assert row.status == "running" and row.answer is None and row.verdict is None
     assert store.events_after("round_tx", 0) == []  # no half-written events either
     assert store.fail_unfinished_rounds() == 1
-    assert store.get_round("round_tx").status == "failed"
+    row = store.get_round("round_tx")
+    assert row is not None and row.status == "failed"

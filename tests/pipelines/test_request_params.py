@@ -59,7 +59,7 @@ def test_both_pipelines_send_the_roles_settings(pipeline, profile, make_settings
         bodies = [r.body for r in model_server.requests]
 
     assert len(bodies) == len(CALLERS[pipeline])
-    for role, body in zip(CALLERS[pipeline], bodies):
+    for role, body in zip(CALLERS[pipeline], bodies, strict=True):
         sent = {
             key: body[key]
             for key in ("temperature", "max_tokens", "max_completion_tokens", "reasoning_effort")
@@ -76,7 +76,9 @@ def test_both_pipelines_send_the_roles_settings(pipeline, profile, make_settings
     if profile == "ollama":  # room for a thinking model's reasoning before its tool call
         assert all(b["max_tokens"] == 2048 for b in bodies)
     if profile == "openai":
-        temperatures = {role: body["temperature"] for role, body in zip(CALLERS[pipeline], bodies)}
+        temperatures = {
+            role: body["temperature"] for role, body in zip(CALLERS[pipeline], bodies, strict=True)
+        }
         assert temperatures == {"Questioner": 0.7, "Answerer": 0.2, "Judge": 0.0}
 
 

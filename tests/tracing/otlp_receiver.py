@@ -190,7 +190,8 @@ class OtlpReceiver:
         timeout: float = 10.0,
         poke: Callable[[], object] | None = None,
     ) -> list[ReceivedSpan]:
-        """Spans once ``predicate(spans)`` holds; ``poke`` (e.g. a flush) is called between looks."""
+        """Spans once ``predicate(spans)`` holds; ``poke`` (e.g. a flush) is called between
+        looks."""
         deadline = time.monotonic() + timeout
         while True:
             spans = self.spans

@@ -1,5 +1,6 @@
-"""Browser tests of the web pages (the trace viewer; play, arena, compare): Debian's Chromium, headless, driven by Playwright's sync
-API, against the app (with :func:`quizrelay.web.include_web`) served on a real loopback socket.
+"""Browser tests of the web pages (the trace viewer; play, arena, compare): Debian's Chromium,
+headless, driven by Playwright's sync API, against the app (with
+:func:`quizrelay.web.include_web`) served on a real loopback socket.
 
 Sites are module-scoped: a site with one scripted round of each pipeline, a site with
 synthetic traces (500 spans; hostile content) written straight into the app's TraceStore, and
@@ -56,7 +57,8 @@ PHONE = {"width": 390, "height": 844}
 
 
 def web_settings(database: Path, **overrides: Any) -> Settings:
-    """The same test settings as ``tests/conftest.py``'s ``make_settings``, for module-scoped sites."""
+    """The same test settings as ``tests/conftest.py``'s ``make_settings``, for module-scoped
+    sites."""
     values: dict[str, Any] = {
         "database_url": f"sqlite:///{database}",
         "llm_base_url": UNUSED_URL,
@@ -361,8 +363,11 @@ def game_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameSite]:
 
 
 def arithmetic_answer(question: str) -> str:
-    """The answer to an easy "arithmetic" question ("Calculate 3 + -4."), as tests/test_cli.py does."""
-    expression = re.search(r"Calculate (.+?)\.?$", question.strip()).group(1)  # type: ignore[union-attr]
+    """The answer to an easy "arithmetic" question ("Calculate 3 + -4."), as tests/test_cli.py
+    does."""
+    match = re.search(r"Calculate (.+?)\.?$", question.strip())
+    assert match is not None, question
+    expression = match.group(1)
     assert re.fullmatch(r"[-+*/() 0-9]+", expression), expression
     return str(int(eval(expression)))
 

@@ -112,7 +112,8 @@ def test_with_api_tokens_the_play_page_asks_for_a_token_then_works(tmp_path, ope
         page = open_page()
         page.goto(site.base_url + "/play")
         page.wait_for_function(
-            "document.getElementById('token-dialog') && document.getElementById('token-dialog').open"
+            "document.getElementById('token-dialog') "
+            "&& document.getElementById('token-dialog').open"
         )
         page.keyboard.type("alice-token-1")
         page.keyboard.press("Enter")
@@ -142,10 +143,14 @@ def test_the_sse_reader_joins_messages_split_across_chunks(game_site: GameSite, 
     page = open_page()
     page.goto(game_site.base_url + "/traces")
     messages = page.evaluate("""async () => {
-      const text = 'id: 1\\ndata: {"a":"é€ ✓"}\\n\\n: ping\\n\\nid: 2\\r\\nevent: x\\r\\ndata: {"b":\\r\\ndata:2}\\r\\n\\r\\n' +
+      const text = 'id: 1\\ndata: {"a":"é€ ✓"}\\n\\n: ping\\n\\n' +
+                   'id: 2\\r\\nevent: x\\r\\ndata: {"b":\\r\\ndata:2}\\r\\n\\r\\n' +
                    'data: no id\\n\\nid: 4\\ndata: {"cut off"';
       const bytes = new TextEncoder().encode(text);
-      const stream = new ReadableStream({ start(c) { for (let i = 0; i < bytes.length; i += 3) c.enqueue(bytes.slice(i, i + 3)); c.close(); } });
+      const stream = new ReadableStream({ start(c) {
+        for (let i = 0; i < bytes.length; i += 3) c.enqueue(bytes.slice(i, i + 3));
+        c.close();
+      } });
       const got = [];
       await QR.readSSE(new Response(stream), (m) => { got.push(m); });
       return got;

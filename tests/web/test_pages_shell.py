@@ -61,6 +61,8 @@ def test_the_pages_work_from_the_keyboard(game_site: GameSite, open_page):
         "rounds",
         "Start game",
     ]  # one stop for the radio group
-    outline = page.evaluate("""() => { const b = document.querySelector('#setup button[type=submit]'); b.focus();
+    outline = page.evaluate("""() => {
+      const b = document.querySelector('#setup button[type=submit]');
+      b.focus();
       return getComputedStyle(b).outlineStyle; }""")
     assert outline != "none"  # a visible focus ring

@@ -22,18 +22,25 @@ from tests.web.conftest import (
 RECORDER = """() => {
   window.__seen = [];
   const seen = window.__seen;
+  const has = (node, name) => node.classList && node.classList.contains(name);
   new MutationObserver((mutations) => {
     for (const m of mutations) {
       const t = m.target;
-      if (m.type === 'attributes' && t.classList && t.classList.contains('lane') && t.classList.contains('active')
-          && seen[seen.length - 1] !== 'active:' + t.dataset.role) seen.push('active:' + t.dataset.role);
-      if (m.type === 'attributes' && t.classList && t.classList.contains('verdict') && !t.hidden && !seen.includes('verdict')) seen.push('verdict');
+      if (m.type === 'attributes' && has(t, 'lane') && has(t, 'active')
+          && seen[seen.length - 1] !== 'active:' + t.dataset.role) {
+        seen.push('active:' + t.dataset.role);
+      }
+      if (m.type === 'attributes' && has(t, 'verdict') && !t.hidden && !seen.includes('verdict')) {
+        seen.push('verdict');
+      }
       for (const node of m.addedNodes) {
-        if (node.classList && node.classList.contains('handoff-line')) seen.push('handoff:' + node.textContent);
-        if (node.classList && node.classList.contains('call')) seen.push('call:' + node.querySelector('.call-name').textContent);
+        if (has(node, 'handoff-line')) seen.push('handoff:' + node.textContent);
+        if (has(node, 'call')) seen.push('call:' + node.querySelector('.call-name').textContent);
       }
     }
-  }).observe(document.getElementById('stage'), {subtree: true, childList: true, attributes: true, attributeFilter: ['class', 'hidden']});
+  }).observe(document.getElementById('stage'), {
+    subtree: true, childList: true, attributes: true, attributeFilter: ['class', 'hidden'],
+  });
 }"""
 
 
