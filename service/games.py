@@ -14,8 +14,6 @@ from typing import Any
 
 from .storage.tables import GameRow, RoundRow
 
-DEFAULT_ROUNDS = 5
-
 
 class GameClosed(Exception):
     """The game has played all its rounds (the API answers 409)."""

@@ -13,10 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PipelineName = Literal["agents", "chat"]
-PIPELINES: tuple[str, ...] = ("agents", "chat")
 QuestionSourceName = Literal["dataset", "supplied", "freeform"]
-RoundStatus = Literal["running", "awaiting_answer", "completed", "failed"]
 
 
 class Verdict(BaseModel):

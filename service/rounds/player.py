@@ -14,8 +14,6 @@ from collections.abc import Awaitable, Callable
 
 from .. import errors
 
-MAX_ANSWER_CHARS = 500
-
 
 class AnswerRejected(Exception):
     """An answer the round cannot take; ``reason`` says why (the API answers 409)."""
