@@ -53,6 +53,8 @@ def _start_service(tmp_path: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QUIZRELAY_", "OPENAI_"))}
     env["QUIZRELAY_DATABASE_URL"] = f"sqlite:///{tmp_path / 'e2e.db'}"
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    env["TMPDIR"] = str(tmp_path / "tmp")  # where the model server's log goes, while it runs
     process = subprocess.Popen(
         [sys.executable, "-m", "quizrelay", "serve", "--port", str(port), "--log-level", "warning"],
         cwd=tmp_path,
@@ -150,6 +152,7 @@ def test_embedded_model_plays_a_round_of_each_pipeline(tmp_path):
     while any(_alive(pid) for pid in model_pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in model_pids), "the model server outlived the service"
+    assert not list((tmp_path / "tmp").glob("quizrelay-model-*.log")), "its log was left behind"
     log = process.stdout.read().decode(errors="replace")
     assert "OPENAI_API_KEY" not in log and "Tracing client error" not in log, log[-2000:]
     assert "Traceback" not in log, log[-2000:]

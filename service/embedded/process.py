@@ -43,17 +43,20 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 class EmbeddedModelProcess:
-    """The embedded model server child process; use ``await start()`` and ``await stop()``."""
+    """The embedded model server child process; use ``await start()`` and ``await stop()``.
+
+    The child writes to a temporary log file that lives as long as the child: its tail goes into
+    the error when the server fails to start, and ``stop()`` removes it (a ``kill -9`` of the
+    service leaves it in the temporary directory: nothing runs to remove it).
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.host = settings.embedded_host
         self.port = settings.embedded_port or free_port(self.host)
         self.model = MODEL_ALIAS
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.NamedTemporaryFile(
-            prefix="quizrelay-model-", suffix=".log", delete=False
-        )
+        self._process: asyncio.subprocess.Process | None = None
+        self._log_path: Path | None = None
 
     @property
     def base_url(self) -> str:
@@ -63,16 +66,9 @@ class EmbeddedModelProcess:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
-    def _log_tail(self, lines: int = 20) -> str:
-        try:
-            text = Path(self._log.name).read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.strip().splitlines()[-lines:])
-
-    async def start(self) -> str:
-        """Start the server and return its base URL once it answers ``GET /v1/models``."""
-        command = [
+    def command(self) -> list[str]:
+        """The child's command line: the model server module, on this interpreter."""
+        return [
             sys.executable,
             "-m",
             "quizrelay.embedded.server",
@@ -85,14 +81,34 @@ class EmbeddedModelProcess:
             "--context",
             str(self.settings.embedded_context),
         ]
+
+    def _log_tail(self, lines: int = 20) -> str:
+        if self._log_path is None:
+            return ""
+        try:
+            text = self._log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.strip().splitlines()[-lines:])
+
+    async def start(self) -> str:
+        """Start the server and return its base URL once it answers ``GET /v1/models``."""
         preexec = _die_with_parent if sys.platform.startswith("linux") else None
         logger.info("starting the embedded model server on %s", self.base_url)
-        self._process = subprocess.Popen(
-            command,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=preexec,
-        )
+        fd, name = tempfile.mkstemp(prefix="quizrelay-model-", suffix=".log")
+        self._log_path = Path(name)
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                *self.command(),
+                stdout=fd,
+                stderr=subprocess.STDOUT,
+                preexec_fn=preexec,
+            )
+        except BaseException:
+            self._remove_log()
+            raise
+        finally:
+            os.close(fd)  # the child holds its own copy
         try:
             await self._wait_ready()
         except BaseException:
@@ -105,10 +121,10 @@ class EmbeddedModelProcess:
         async with httpx.AsyncClient(timeout=2.0) as client:
             while True:
                 assert self._process is not None
-                if self._process.poll() is not None:
+                if self._process.returncode is not None:
                     raise ModelServerError(
                         f"the embedded model server exited with code {self._process.returncode} "
-                        f"before it was ready. Its log ({self._log.name}) ends with:\n{self._log_tail()}"
+                        f"before it was ready. Its log ends with:\n{self._log_tail()}"
                     )
                 try:
                     response = await client.get(f"{self.base_url}/models")
@@ -121,30 +137,28 @@ class EmbeddedModelProcess:
                     raise ModelServerError(
                         f"the embedded model server did not answer within "
                         f"{self.settings.embedded_start_timeout:.0f} s "
-                        f"(QUIZRELAY_EMBEDDED_START_TIMEOUT); log: {self._log.name}"
+                        f"(QUIZRELAY_EMBEDDED_START_TIMEOUT). Its log ends with:\n"
+                        f"{self._log_tail()}"
                     )
                 await asyncio.sleep(0.2)
 
     async def stop(self) -> None:
-        """Terminate the child (SIGTERM, then SIGKILL after 10 s) and wait for it."""
+        """Terminate the child (SIGTERM, then SIGKILL after 10 s), wait for it, remove its log."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
         try:
-            await asyncio.to_thread(process.wait, 10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            await asyncio.to_thread(process.wait, 5)
-        logger.info("embedded model server stopped")
+            if process is None or process.returncode is not None:
+                return
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await asyncio.wait_for(process.wait(), 5)
+            logger.info("embedded model server stopped")
+        finally:
+            self._remove_log()
 
-    def stop_now(self) -> None:
-        """Synchronous last-resort stop (used from ``atexit``)."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait(5)
-        try:
-            os.unlink(self._log.name)
-        except OSError:
-            pass
+    def _remove_log(self) -> None:
+        path, self._log_path = self._log_path, None
+        if path is not None:
+            path.unlink(missing_ok=True)
