@@ -1,0 +1,422 @@
+"""Where an attempt of a round runs: its task, heartbeat, checkpoints and end.
+
+A worker hands :meth:`RoundExecutor.run` a claim. The executor rebuilds the round from the
+database (its row, its checkpoint) and from its stream so far, opens the attempt's part of the
+stream — ``RUN_STARTED`` for a new round, the second run of a human round once its player
+answered, or ``CUSTOM resumed`` when an earlier attempt's worker was lost — and plays the
+pipeline from the step the checkpoint reached, inside the round's trace. While it plays, a
+heartbeat extends the claim, stores new events and picks up cancel requests.
+
+Whatever happens the attempt ends one of four ways: the round finished (``RUN_FINISHED`` or
+``RUN_ERROR``, stored before any client sees it), it waits for its player (stored as
+``awaiting_answer``: no task, no worker held), it was handed back (a draining worker; no events,
+the next attempt resumes it), or its claim was lost (it stops writing at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from agents.tracing import trace
+
+from .. import errors
+from ..events import RESUMED, ROUND, USAGE, RoundEvents
+from ..metrics import Metrics
+from ..rounds.context import RoundContext
+from ..rounds.player import AwaitingPlayer
+from ..rounds.record import round_row_fields, round_summary
+from ..storage.db import Database
+from ..storage.rounds import RoundStore
+from ..storage.tables import RoundRow, utcnow
+from .claims import Claim, ClaimLost, Claims
+from .ports import EventLog, Job, RoundQueue
+from .progress import hand_back, save_progress, stream_history
+from .publisher import StreamPublisher
+from .resume import (
+    checkpoint_of,
+    next_step,
+    restore_context,
+    restore_events,
+    restore_timings,
+)
+
+logger = logging.getLogger(__name__)
+
+FLUSH_TIMEOUT = 10.0
+"""Seconds an ending attempt waits for its last events to reach the event log."""
+
+
+class Pipelines:
+    """Looks up the pipeline that plays a round (by pipeline name and model name)."""
+
+    def __init__(self, lookup: Callable[[str, str], Any], names: Iterable[str]) -> None:
+        self._lookup = lookup
+        self.names = sorted(names)
+
+    def get(self, pipeline: str, model: str) -> Any:
+        return self._lookup(pipeline, model)
+
+
+@dataclass
+class Attempt:
+    claim: Claim
+    row: RoundRow
+    ctx: RoundContext
+    publisher: StreamPublisher
+    task: asyncio.Task[None] | None = None
+    ending: str | None = None
+    """``hand_back`` (a draining worker) or ``lost`` (the claim went to another worker)."""
+    cancel_reason: str | None = None
+    saving: asyncio.Future[None] | None = None
+
+    @property
+    def round_id(self) -> str:
+        return self.claim.id
+
+
+class RoundExecutor:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        rounds: RoundStore,
+        log: EventLog,
+        queue: RoundQueue,
+        pipelines: Pipelines,
+        questions: Any,
+        metrics: Metrics,
+        round_timeout: float,
+        answer_timeout: float,
+        lease_seconds: float,
+        secrets: Iterable[str] = (),
+        on_outcome: Callable[[str, dict[str, Any] | None, str | None], None] | None = None,
+    ) -> None:
+        self.db = database
+        self.rounds = rounds
+        self.log = log
+        self.queue = queue
+        self.pipelines = pipelines
+        self.questions = questions
+        self.metrics = metrics
+        self.round_timeout = round_timeout
+        self.answer_timeout = answer_timeout
+        self.lease = timedelta(seconds=lease_seconds)
+        self.heartbeat_interval = max(0.2, lease_seconds / 4)
+        self.secrets = list(secrets)
+        self.on_outcome = on_outcome
+        self.live: dict[str, Attempt] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def running(self) -> int:
+        return len(self.live)
+
+    # The worker's side ------------------------------------------------------------------------
+    async def run(self, claim: Claim) -> None:
+        row = await self.rounds.get(claim.id)
+        if row is None:
+            return
+        attempt = await self._prepare(claim, row)
+        self.live[claim.id] = attempt
+        self._idle.clear()
+        self.metrics.rounds_running.inc()
+        attempt.task = asyncio.create_task(self._play(attempt), name=f"round {claim.id}")
+        try:
+            await attempt.task
+        except asyncio.CancelledError:
+            if not attempt.task.done():
+                raise
+        finally:
+            self.metrics.rounds_running.dec()
+            self.live.pop(claim.id, None)
+            if not self.live:
+                self._idle.set()
+            await attempt.publisher.close()
+
+    def cancel(self, round_id: str, reason: str) -> bool:
+        attempt = self.live.get(round_id)
+        if attempt is None or attempt.task is None or attempt.task.done():
+            return False
+        if attempt.cancel_reason is None:
+            attempt.cancel_reason = reason or "The round was cancelled."
+            attempt.task.cancel()
+        return True
+
+    async def hand_back_all(self) -> None:
+        for attempt in list(self.live.values()):
+            if attempt.task is not None and not attempt.task.done():
+                attempt.ending = "hand_back"
+                attempt.task.cancel()
+        await self._idle.wait()
+
+    def _lose(self, attempt: Attempt) -> None:
+        if attempt.ending is None:
+            attempt.ending = "lost"
+            logger.warning("round %s: claim lost to another worker; stopping", attempt.round_id)
+            if attempt.task is not None and not attempt.task.done():
+                attempt.task.cancel()
+
+    # Preparing an attempt ---------------------------------------------------------------------
+    async def _prepare(self, claim: Claim, row: RoundRow) -> Attempt:
+        history = await stream_history(self.db, self.log, claim)
+        holder: list[Attempt] = []
+        publisher = StreamPublisher(
+            self.log,
+            claim.stream,
+            token=claim.token,
+            history=history,
+            secrets=self.secrets,
+            on_lost=lambda: holder and self._lose(holder[0]),
+        )
+        publisher.stored = min(row.events_stored, len(history))
+        timings = restore_timings(row, claim.checkpoint)
+        events = RoundEvents(
+            publisher.publish, thread_id=row.game_id, run_id=row.id, on_token=timings.mark_token
+        )
+        restore_events(events, history)
+        ctx = await restore_context(row, claim.checkpoint, self.questions, events, timings)
+        attempt = Attempt(claim=claim, row=row, ctx=ctx, publisher=publisher)
+        holder.append(attempt)
+        ctx.on_fact = lambda: self._checkpoint_soon(attempt)
+        return attempt
+
+    def _open(self, attempt: Attempt) -> None:
+        """The attempt's first events: a new round, the second run, or a resumed one."""
+        ctx, claim = attempt.ctx, attempt.claim
+        events = ctx.events
+        history = attempt.publisher.records
+        if not history:
+            events.run_started()
+            events.custom(
+                ROUND,
+                {
+                    "round_id": ctx.round_id,
+                    "game_id": ctx.game_id,
+                    "pipeline": ctx.pipeline,
+                    "trace_id": attempt.row.trace_id,
+                    "model": ctx.model,
+                    "category": ctx.category,
+                    "difficulty": ctx.difficulty,
+                    "seed": ctx.seed,
+                    "question_source": ctx.question_source,
+                    "mode": attempt.row.mode,
+                },
+            )
+        elif history[-1].interrupt:
+            events.run_id = attempt.row.answer_run_id or f"{ctx.round_id}.answer"
+            events.run_started()
+            events.step_started("Answerer")
+        else:
+            events.close_items()
+            events.custom(RESUMED, {"step": next_step(ctx), "attempt": claim.attempt})
+            self.metrics.resumes.inc()
+
+    # Playing ----------------------------------------------------------------------------------
+    async def _play(self, attempt: Attempt) -> None:
+        ctx, claim, row = attempt.ctx, attempt.claim, attempt.row
+        failure: errors.RoundFailure | None = None
+        heartbeat = asyncio.create_task(self._heartbeat(attempt), name=f"heartbeat {ctx.round_id}")
+        if claim.attempt == 1 and not attempt.publisher.records:
+            self.metrics.round_started(ctx.pipeline)
+        try:
+            self._open(attempt)
+            if claim.cancel_requested:
+                raise errors.failure_from_request(
+                    claim.cancel_requested, role=ctx.events.current_step
+                )
+            async with asyncio.timeout(self.round_timeout):
+                await self._draw_question_ahead(ctx)
+                metadata = {
+                    "round_id": ctx.round_id,
+                    "pipeline": ctx.pipeline,
+                    "model": ctx.model,
+                    "category": ctx.category,
+                    "difficulty": ctx.difficulty,
+                    "attempt": claim.attempt,
+                }
+                if row.owner is not None:
+                    metadata["owner"] = row.owner
+                with trace(
+                    "quiz round", trace_id=row.trace_id, group_id=ctx.game_id, metadata=metadata
+                ):
+                    await self.pipelines.get(ctx.pipeline, ctx.model).run(ctx)
+        except AwaitingPlayer:
+            heartbeat.cancel()
+            await self._await_player(attempt)
+            return
+        except asyncio.CancelledError as exc:
+            heartbeat.cancel()
+            if attempt.ending == "hand_back":
+                await self._hand_back(attempt)
+                return
+            if attempt.ending == "lost":
+                return
+            failure = errors.failure_from_exception(exc, role=ctx.events.current_step)
+            failure.message = attempt.cancel_reason or failure.message
+        except TimeoutError:
+            failure = errors.RoundFailure(
+                errors.ROUND_TIMEOUT,
+                f"The round did not finish within {self.round_timeout:.0f} s "
+                "(QUIZRELAY_ROUND_TIMEOUT).",
+                role=ctx.events.current_step,
+            )
+        except Exception as exc:  # every failure becomes an explicit RUN_ERROR
+            failure = errors.failure_from_exception(exc, role=ctx.events.current_step)
+            if failure.code == errors.INTERNAL_ERROR:
+                logger.exception("round %s failed unexpectedly", ctx.round_id)
+        finally:
+            heartbeat.cancel()
+        await self._finish(attempt, failure)
+
+    async def _draw_question_ahead(self, ctx: RoundContext) -> None:
+        """Generate a bank question in a thread before the pipeline starts: generators can take a
+        second on first use, which must neither block the event loop nor be billed to whichever
+        pipeline happens to ask first. ``draw_question`` then hands it over."""
+        if (
+            ctx.question is not None
+            or ctx.question_source != "dataset"
+            or ctx.question_provider is None
+        ):
+            return
+        drawn = await asyncio.to_thread(ctx.question_provider)
+        ctx.question_provider = lambda: drawn
+
+    # While it plays ---------------------------------------------------------------------------
+    async def _heartbeat(self, attempt: Attempt) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_interval)
+            try:
+                reason = await save_progress(
+                    self.db, attempt.claim, attempt.publisher, {}, lease=self.lease
+                )
+            except ClaimLost:
+                self._lose(attempt)
+                return
+            except Exception as exc:  # the database is away; the lease may lapse meanwhile
+                logger.warning("round %s: heartbeat failed (%s)", attempt.round_id, exc)
+                continue
+            if reason and attempt.cancel_reason is None:
+                self.cancel(attempt.round_id, reason)
+
+    def _checkpoint_soon(self, attempt: Attempt) -> None:
+        """A step was completed (question set, answer given): store it, in order, off the path."""
+        previous = attempt.saving
+        fields = checkpoint_of(attempt.ctx, last_event_id=attempt.publisher.last_id)
+
+        async def save() -> None:
+            if previous is not None:
+                with contextlib.suppress(Exception):
+                    await previous
+            try:
+                await save_progress(self.db, attempt.claim, attempt.publisher, fields)
+            except ClaimLost:
+                self._lose(attempt)
+            except Exception as exc:
+                logger.warning("round %s: checkpoint failed (%s)", attempt.round_id, exc)
+
+        attempt.saving = asyncio.ensure_future(save())
+
+    # How it ends ------------------------------------------------------------------------------
+    async def _settle_checkpoints(self, attempt: Attempt) -> None:
+        if attempt.saving is not None:
+            with contextlib.suppress(Exception):
+                await attempt.saving
+
+    async def _finish(self, attempt: Attempt, failure: errors.RoundFailure | None) -> None:
+        ctx, publisher = attempt.ctx, attempt.publisher
+        if failure is not None:  # the one place a failure's text leaves: scrub it once
+            failure.message = errors.scrub_text(failure.message, self.secrets)
+        ctx.timings.finished = ctx.timings.finished or time.perf_counter()
+        await self._settle_checkpoints(attempt)
+        publisher.stage()
+        ctx.events.close_open()
+        ctx.events.custom(USAGE, ctx.usage.as_dict())
+        summary = round_summary(ctx, attempt.row.trace_id, failure)
+        if failure is None:
+            ctx.events.run_finished(summary)
+        else:
+            ctx.events.run_error(failure.code, failure.message)
+        fields = {**round_row_fields(ctx, failure), "worker_id": None, "lease_expires_at": None}
+        try:
+            await save_progress(self.db, attempt.claim, publisher, fields)
+        except ClaimLost:
+            logger.warning("round %s: finished, but another worker owns it now", ctx.round_id)
+            return
+        except Exception:
+            logger.exception("could not store round %s; marking it failed", ctx.round_id)
+            await self._store_as_failed(attempt)
+        if self.on_outcome is not None:
+            error = {"code": failure.code, "message": failure.message} if failure else None
+            self.on_outcome(attempt.row.trace_id, error, failure.role if failure else None)
+        self.metrics.round_finished(ctx, failure)
+        if failure is not None:
+            logger.info("round %s failed: %s (%s)", ctx.round_id, failure.code, failure.role or "-")
+        # Only now may clients see the last events: the round is stored with every one of them.
+        publisher.commit()
+        await self._flush(attempt)
+        with contextlib.suppress(Exception):
+            await self.log.retire(attempt.claim.stream)
+
+    async def _await_player(self, attempt: Attempt) -> None:
+        """End the round's first run: the question is out, the player is to answer. The round
+        is stored as ``awaiting_answer`` and no task waits: the answer, posted to any API
+        process, queues it again."""
+        ctx, publisher = attempt.ctx, attempt.publisher
+        await self._settle_checkpoints(attempt)
+        publisher.stage()
+        ctx.events.close_open()
+        ctx.events.custom(USAGE, ctx.usage.as_dict())
+        summary = round_summary(ctx, attempt.row.trace_id, None, awaiting=True)
+        ctx.events.run_finished(
+            summary, awaiting_input=f"Answer with POST /api/rounds/{ctx.round_id}/answer"
+        )
+        fields = {
+            **checkpoint_of(ctx, last_event_id=publisher.last_id),
+            "status": "awaiting_answer",
+            "worker_id": None,
+            "lease_expires_at": None,
+            "answer_deadline": utcnow() + timedelta(seconds=self.answer_timeout),
+        }
+        try:
+            await save_progress(self.db, attempt.claim, publisher, fields)
+        except ClaimLost:
+            return
+        publisher.commit()
+        await self._flush(attempt)
+
+    async def _hand_back(self, attempt: Attempt) -> None:
+        await self._settle_checkpoints(attempt)
+        with contextlib.suppress(Exception):
+            await save_progress(self.db, attempt.claim, attempt.publisher, {})
+        await self._flush(attempt)
+        if not await hand_back(self.db, attempt.claim):
+            return
+        await self.queue.submit(Job("round", attempt.round_id))
+        logger.info("round %s handed back to the queue", attempt.round_id)
+
+    async def _flush(self, attempt: Attempt) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FLUSH_TIMEOUT):
+                await attempt.publisher.flushed()
+
+    async def _store_as_failed(self, attempt: Attempt) -> None:
+        """The round's full record could not be written: at least never leave it running."""
+        fields = {
+            "status": "failed",
+            "error_code": errors.STORAGE_ERROR,
+            "worker_id": None,
+            "error_message": "The round's result could not be stored.",
+            "finished_at": utcnow(),
+        }
+        try:
+            async with self.db.transaction() as session:
+                await Claims.write(session, attempt.claim, fields)
+        except Exception:
+            logger.exception("could not mark round %s failed either", attempt.round_id)

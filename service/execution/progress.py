@@ -1,0 +1,83 @@
+"""What a claimed attempt writes to the database, always under its fencing token.
+
+One transaction updates the claimed row and stores the stream's events the database does not
+have yet, so a checkpoint never lands without the events that led to it (and a stale worker's
+write lands not at all: :class:`~.claims.ClaimLost`). Heartbeats use the same path, so the
+events of a running round reach the database every heartbeat even with no checkpoint in sight —
+which is what a reader replays from when the event log lost them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from ..storage.db import Database
+from ..storage.streams import insert_events, stored_events
+from ..storage.tables import utcnow
+from .claims import Claim, ClaimLost, Claims
+from .ports import EventLog, EventRecord
+from .publisher import StreamPublisher
+
+
+async def save_progress(
+    database: Database,
+    claim: Claim,
+    publisher: StreamPublisher,
+    fields: dict[str, Any],
+    *,
+    lease: timedelta | None = None,
+) -> str | None:
+    """Write ``fields`` to the claimed row and the unstored events, in one fenced transaction
+    (``lease`` also extends the claim: a heartbeat). Returns the row's pending cancel request."""
+    unstored = publisher.unstored()
+    values = dict(fields)
+    if unstored:
+        values["events_stored"] = unstored[-1].id
+    if lease is not None:
+        values["lease_expires_at"] = utcnow() + lease
+    async with database.transaction() as session:
+        cancel_requested = await Claims.write(session, claim, values)
+        await insert_events(session, claim.stream, unstored)
+    if unstored:
+        publisher.stored = unstored[-1].id  # ids are positions: record n is records[n - 1]
+    return cancel_requested
+
+
+async def hand_back(database: Database, claim: Claim) -> bool:
+    """Give the claimed row back to the queue (a draining worker); True if it was still ours."""
+    values = {
+        "status": "queued",
+        "worker_id": None,
+        "lease_expires_at": None,
+        "queued_at": utcnow(),
+    }
+    try:
+        async with database.transaction() as session:
+            await Claims.write(session, claim, values)
+    except ClaimLost:
+        return False
+    return True
+
+
+async def stream_history(database: Database, log: EventLog, claim: Claim) -> list[EventRecord]:
+    """Every event the stream has so far, for an attempt that continues it: claims the stream in
+    the event log (fencing out the previous writer) and fills in from the database what the log
+    no longer holds (it expired, or Redis restarted)."""
+    in_log = await log.claim_stream(claim.stream, claim.token)
+    first_in_log = in_log[0].id if in_log else None
+    if first_in_log == 1:
+        return in_log
+    upto = (first_in_log - 1) if first_in_log is not None else None
+    from_db = [
+        record
+        for record in await stored_events(database, claim.stream, 0)
+        if upto is None or record.id <= upto
+    ]
+    history = from_db + [record for record in in_log if not from_db or record.id > from_db[-1].id]
+    expected = 1
+    for record in history:  # keep the contiguous prefix: ids must increase by one
+        if record.id != expected:
+            return history[: expected - 1]
+        expected += 1
+    return history
