@@ -45,7 +45,7 @@ from benchmarks.load_report import ms, print_level, print_overhead, summarize
 REPO = Path(__file__).resolve().parents[1]
 
 QUESTION = {"question": "3, 6, 12, 24, ?", "reference_answer": "48"}
-PIPELINES = ("agents", "chat")
+PIPELINES: tuple[str, ...] = ("agents", "chat")
 TOKEN_TYPES = ("TEXT_MESSAGE_CONTENT", "TOOL_CALL_ARGS")
 END_TYPES = ("RUN_FINISHED", "RUN_ERROR")
 TYPE_RE = re.compile(r'data: ?\{"type":"([A-Z_]+)"')
@@ -312,7 +312,10 @@ async def run_level(
     client, base, svc, model, oai, calls = (
         ctx[k] for k in ("client", "base", "service", "model", "oai", "calls")
     )
-    pick = lambda i: pipelines[i % len(pipelines)]  # noqa: E731
+
+    def pick(i: int) -> str:
+        return pipelines[i % len(pipelines)]
+
     cpu0, loop0, model0, client0 = (
         svc.cpu(),
         svc.cpu(svc.proc.pid),
@@ -514,15 +517,12 @@ async def benchmark(
     }
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The module docstring as written, and every option's default."""
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__,
-        formatter_class=type(
-            "Formatter",
-            (argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter),
-            {},
-        ),
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=_HelpFormatter)
     parser.add_argument(
         "--levels",
         default="1,50,200",
@@ -569,7 +569,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    workdir, children = Path(tempfile.mkdtemp(prefix="quizrelay-load-")), []
+    workdir = Path(tempfile.mkdtemp(prefix="quizrelay-load-"))
+    children: list[Child] = []
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # raises KeyboardInterrupt: clean up
     try:
         result = asyncio.run(benchmark(args, workdir, children))

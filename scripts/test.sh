@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install everything and run the whole test suite (unit, API, scripted-model, fault and
-# end-to-end tests on the embedded model). Extra arguments go to pytest.
+# Install everything, lint and type-check (scripts/lint.sh), then run the whole test suite
+# (unit, API, scripted-model, fault and end-to-end tests on the embedded model). Extra
+# arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
@@ -14,4 +15,5 @@ if [ ! -x /usr/bin/chromium ]; then
         echo "the browser tests need Chromium: apt-get install chromium (as root)" >&2
     fi
 fi
+./scripts/lint.sh
 exec .venv/bin/python -m pytest "$@"

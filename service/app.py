@@ -27,7 +27,7 @@ from .comparisons import ComparisonRunner
 from .embedded.process import EmbeddedModelProcess
 from .llm_client import build_client
 from .pipelines.agents_sdk import AgentsPipeline, ModelFactory
-from .pipelines.base import PipelineSetup
+from .pipelines.base import Pipeline, PipelineSetup
 from .pipelines.chat_baseline import ChatPipeline
 from .questions.source import QuestionSource
 from .retry import RetryPolicy
@@ -101,13 +101,13 @@ def create_app(
                     model=spec.model or settings.model_name, openai_client=client
                 )
 
-            pipelines = {
+            pipelines: dict[str, Pipeline] = {
                 "agents": AgentsPipeline(setup, model_factory or openai_model),
                 "chat": ChatPipeline(setup, client),
             }
             questions = QuestionSource(config.questions)
             runner = RoundRunner(
-                pipelines=pipelines,  # type: ignore[arg-type]
+                pipelines=pipelines,
                 questions=questions,
                 store=round_store,
                 model_name=settings.model_name,

@@ -13,8 +13,8 @@ runner turns into a ``RUN_ERROR`` event and a round stored as ``failed``.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterable
+from typing import Any, overload
 
 import openai
 
@@ -146,8 +146,15 @@ def failure_from_exception(exc: BaseException, *, role: str | None = None) -> Ro
 REDACTED = "[redacted]"
 
 
+@overload
+def scrub(value: str, secrets: Iterable[str]) -> str: ...
+@overload
+def scrub(value: dict[str, Any], secrets: Iterable[str]) -> dict[str, Any]: ...
+@overload
+def scrub(value: object, secrets: Iterable[str]) -> object: ...
 def scrub(value: object, secrets: Iterable[str]) -> object:
-    """Return ``value`` with every secret string replaced, recursing into dicts and lists.
+    """Return ``value`` with every secret string replaced, recursing into dicts and lists (a
+    string stays a string, a dict a dict; tuples come back as lists).
 
     Used on everything that leaves the process or is stored: span data, error messages, events.
     """
@@ -171,6 +178,5 @@ def _scrub(value: object, secrets: list[str]) -> object:
 
 
 def scrub_text(text: str, secrets: Iterable[str]) -> str:
-    """:func:`scrub` for a plain string (keeps the type checker honest)."""
-    result = scrub(text, secrets)
-    return result if isinstance(result, str) else json.dumps(result)
+    """:func:`scrub` for a plain string."""
+    return scrub(text, secrets)

@@ -28,15 +28,15 @@ class RoundDefaults:
 
 
 def score(rounds: list[RoundRow]) -> dict[str, Any]:
-    judged = [r for r in rounds if r.verdict]
-    correct = sum(1 for r in judged if r.verdict.get("correct"))
+    verdicts = [r.verdict for r in rounds if r.verdict]
+    correct = sum(1 for verdict in verdicts if verdict.get("correct"))
     return {
         "played": len(rounds),
-        "answered": len(judged),
+        "answered": len(verdicts),
         "correct": correct,
         "failed": sum(1 for r in rounds if r.status == "failed"),
-        "points": round(sum(float(r.verdict.get("score", 0.0)) for r in judged), 3),
-        "accuracy": round(correct / len(judged), 3) if judged else None,
+        "points": round(sum(float(verdict.get("score", 0.0)) for verdict in verdicts), 3),
+        "accuracy": round(correct / len(verdicts), 3) if verdicts else None,
     }
 
 

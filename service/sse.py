@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from fastapi.responses import StreamingResponse
@@ -58,8 +58,9 @@ async def encode(
             pending.cancel()
             with contextlib.suppress(BaseException):
                 await pending
-        with contextlib.suppress(Exception):
-            await iterator.aclose()  # type: ignore[attr-defined]
+        if isinstance(iterator, AsyncGenerator):
+            with contextlib.suppress(Exception):
+                await iterator.aclose()
 
 
 def event_stream_response(

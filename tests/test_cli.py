@@ -95,7 +95,9 @@ def test_play_ai_game_streams_and_scores(service):
 
 
 def _arithmetic_answer(question: str) -> str:
-    expression = re.search(r"Calculate (.+?)\.?$", question).group(1)
+    match = re.search(r"Calculate (.+?)\.?$", question)
+    assert match is not None, question
+    expression = match.group(1)
     assert re.fullmatch(r"[-+*/() 0-9]+", expression)
     return str(int(eval(expression)))
 
@@ -128,6 +130,7 @@ def test_play_human_game_takes_answers_from_the_keyboard(service):
     answers_given = 0
     buffer = ""
     assert process.stdout is not None and process.stdin is not None
+    assert process.stderr is not None
     while True:
         char = process.stdout.read(1)
         if not char:

@@ -49,7 +49,12 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _start_service(tmp_path: Path) -> tuple[subprocess.Popen, str]:
+def _output(process: subprocess.Popen[bytes]) -> str:
+    assert process.stdout is not None  # started with stdout=PIPE
+    return process.stdout.read().decode(errors="replace")
+
+
+def _start_service(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QUIZRELAY_", "OPENAI_"))}
     env["QUIZRELAY_DATABASE_URL"] = f"sqlite:///{tmp_path / 'e2e.db'}"
@@ -66,7 +71,7 @@ def _start_service(tmp_path: Path) -> tuple[subprocess.Popen, str]:
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"service exited: {process.stdout.read().decode()}")
+            raise AssertionError(f"service exited: {_output(process)}")
         try:
             if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
                 return process, base_url
@@ -153,7 +158,7 @@ def test_embedded_model_plays_a_round_of_each_pipeline(tmp_path):
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in model_pids), "the model server outlived the service"
     assert not list((tmp_path / "tmp").glob("quizrelay-model-*.log")), "its log was left behind"
-    log = process.stdout.read().decode(errors="replace")
+    log = _output(process)
     assert "OPENAI_API_KEY" not in log and "Tracing client error" not in log, log[-2000:]
     assert "Traceback" not in log, log[-2000:]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,9 +39,7 @@ def logs_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return directory
 
 
-def _process(
-    monkeypatch: pytest.MonkeyPatch, script: str, **settings: float
-) -> EmbeddedModelProcess:
+def _process(monkeypatch: pytest.MonkeyPatch, script: str, **settings: Any) -> EmbeddedModelProcess:
     process = EmbeddedModelProcess(Settings(_env_file=None, **settings))
     command = [sys.executable, "-c", script, process.host, str(process.port)]
     monkeypatch.setattr(process, "command", lambda: command)

@@ -192,7 +192,9 @@ def test_llama_cpp_token_budgets_fit_the_bounded_arguments():
     config = load_agents_config(CONFIG_DIR)
     tools = build_tools(config)
     limits = {name: sum(tool.max_lengths.values()) for name, tool in tools.items()}
-    limits["transfer_to_judge"] = config.tools["transfer_to_judge"].parameters["answer"].max_length
+    answer_limit = config.tools["transfer_to_judge"].parameters["answer"].max_length
+    assert answer_limit is not None, "the handed-off answer must be bounded"
+    limits["transfer_to_judge"] = answer_limit
     for role in ("Questioner", "Answerer", "Judge"):
         spec = config.agent(role, "llama-cpp")
         for tool in spec.tool_choice:

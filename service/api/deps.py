@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import Depends, Request
 
@@ -35,7 +35,7 @@ class ServiceState:
     tracing: StoreTracingProcessor
     comparisons: ComparisonRunner
     limiter: RateLimiter
-    model_server: str
+    model_server: Literal["embedded", "remote"]
 
 
 def get_state(request: Request) -> ServiceState:

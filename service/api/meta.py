@@ -18,7 +18,7 @@ def healthz(state: StateDep) -> HealthOut:
     return HealthOut(
         status="ok",
         model=state.settings.model_name,
-        model_server=state.model_server,  # type: ignore[arg-type]
+        model_server=state.model_server,
         profile=state.setup.profile,
         pipelines=sorted(state.runner.pipelines),
     )

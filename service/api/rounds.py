@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter, Header, HTTPException, Query
 from fastapi.responses import StreamingResponse
@@ -18,7 +19,9 @@ from .schemas import AnswerRequest, RoundError, RoundOut, RoundRequest
 
 router = APIRouter(prefix="/api/rounds", tags=["rounds"])
 
-SSE_RESPONSE = {200: {"content": {"text/event-stream": {}}, "description": "AG-UI events as SSE"}}
+SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "AG-UI events as SSE"}
+}
 
 
 def unprocessable(field: str, message: str) -> HTTPException:
@@ -176,7 +179,7 @@ def _row_out(row: RoundRow) -> RoundOut:
         game_id=row.game_id,
         pipeline=row.pipeline,
         mode=row.mode,
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,
         model=row.model,
         category=row.category,
         difficulty=row.difficulty,

@@ -27,6 +27,7 @@ from agents import (
     RunConfig,
     RunContextWrapper,
     Runner,
+    Tool,
     ToolsToFinalOutputResult,
     handoff,
 )
@@ -239,7 +240,7 @@ class AgentsPipeline:
         def instructions(run_context: RunContextWrapper[RoundContext], agent: Any) -> str:
             return prompts.instructions(spec, run_context.context, with_handoffs=True)
 
-        tools = [
+        tools: list[Tool] = [
             _function_tool(tool, bound_strings=self.setup.bound_strings)
             for tool in self.setup.role_tools(role, ctx)
         ]

@@ -23,13 +23,14 @@ from openai.types.responses import (
     ResponseFunctionToolCall,
     ResponseOutputItemAddedEvent,
     ResponseOutputItemDoneEvent,
+    ResponseStatus,
 )
 
 from ..rounds.player import PlayerSeat
 from ..rounds.tools import TRANSFER_TO_JUDGE
 
 
-def _response(call: ResponseFunctionToolCall, status: str) -> Response:
+def _response(call: ResponseFunctionToolCall, status: ResponseStatus) -> Response:
     return Response(
         id="player",
         created_at=0,
@@ -40,7 +41,7 @@ def _response(call: ResponseFunctionToolCall, status: str) -> Response:
         tools=[],
         top_p=None,
         parallel_tool_calls=False,
-        status=status,  # type: ignore[arg-type]
+        status=status,
     )
 
 

@@ -40,7 +40,7 @@ class RoundEventLog:
     def publish(self, event: BaseEvent) -> None:
         data = event.model_dump(mode="json", by_alias=True, exclude_none=True)
         if self._secrets:
-            data = scrub(data, self._secrets)  # type: ignore[assignment]
+            data = scrub(data, self._secrets)
         if self._staged is not None:
             self._staged.append((len(self.records) + len(self._staged) + 1, data))
             return

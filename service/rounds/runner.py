@@ -26,7 +26,7 @@ from ..questions.source import QuestionSource, supplied_question
 from ..storage.rounds import NewRound, RoundStore, utcnow
 from .context import RoundContext
 from .live import EventBatch, RoundEventLog
-from .models import Question, RoundTimings
+from .models import Question, QuestionSourceName, RoundTimings
 from .player import AnswerRejected, PlayerSeat
 from .record import LiveRound, round_row_fields, round_summary
 
@@ -51,7 +51,7 @@ class RoundPlan:
     category: str
     difficulty: str
     seed: int | None
-    question_source: str
+    question_source: QuestionSourceName
     supplied: Question | None = None
     mode: str = "ai"
     """``ai`` (the Answerer is a model) or ``human`` (a player answers)."""
@@ -135,7 +135,9 @@ class RoundRunner:
             seed = random.randrange(2**31)
         if category is None:
             category = self.questions.pick_category(seed)
-        source = "freeform" if self.questions.is_freeform(category) else "dataset"
+        source: QuestionSourceName = (
+            "freeform" if self.questions.is_freeform(category) else "dataset"
+        )
         return RoundPlan(
             pipeline, game_id, category, difficulty, seed, source, mode=mode, owner=owner
         )
@@ -155,7 +157,7 @@ class RoundRunner:
             category=plan.category,
             difficulty=plan.difficulty,
             seed=plan.seed,
-            question_source=plan.question_source,  # type: ignore[arg-type]
+            question_source=plan.question_source,
             events=RoundEvents(
                 log.publish, thread_id=plan.game_id, run_id=round_id, on_token=timings.mark_token
             ),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 
 from .db import Database
 from .tables import GameRow, RoundEventRow, RoundRow
@@ -119,4 +120,5 @@ class RoundStore:
                     finished_at=utcnow(),
                 )
             )
+            assert isinstance(result, CursorResult)  # an UPDATE's result has a row count
             return int(result.rowcount or 0)

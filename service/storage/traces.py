@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,7 +36,7 @@ class TraceStore:
         traces: list[dict[str, Any]],
         trace_ends: list[tuple[str, datetime]],
         spans: list[dict[str, Any]],
-        outcomes: list[Outcome] = (),  # type: ignore[assignment]
+        outcomes: Sequence[Outcome] = (),
     ) -> None:
         """One transaction for a batch from the processor's queue (the SDK reports each trace
         start and each span end once, so rows are inserted without looking them up first)."""

@@ -120,7 +120,7 @@ class StoreTracingProcessor(TracingProcessor):
         agent span when no span there carries an error yet (a model that did not hand off
         fails no call, yet the failure belongs to its agent)."""
         if error is not None:
-            error = scrub(error, self.secrets)  # type: ignore[assignment]
+            error = scrub(error, self.secrets)
         self._queue.put(("outcome", (trace_id, error, role)))
 
     def force_flush(self) -> None:

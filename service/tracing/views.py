@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from ..agent_specs import PricesSpec
 from ..storage.tables import SpanRow, TraceRow
@@ -19,6 +19,10 @@ from ..storage.tables import SpanRow, TraceRow
 ROLES = ("Questioner", "Answerer", "Judge")
 
 
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: datetime | None) -> datetime | None: ...
 def aware(value: datetime | None) -> datetime | None:
     """Stored times are UTC; SQLite hands them back naive."""
     if value is None:
@@ -29,7 +33,7 @@ def aware(value: datetime | None) -> datetime | None:
 def _ms(start: datetime | None, end: datetime | None) -> float | None:
     if start is None or end is None:
         return None
-    return round((aware(end) - aware(start)).total_seconds() * 1000.0, 1)  # type: ignore[operator]
+    return round((aware(end) - aware(start)).total_seconds() * 1000.0, 1)
 
 
 @dataclass
@@ -118,10 +122,11 @@ def trace_summary(row: TraceRow) -> dict[str, Any]:
 
 def build_view(row: TraceRow, spans: list[SpanRow], prices: PricesSpec) -> TraceView:
     """The span tree with offsets on the trace's time axis, and the roll-ups."""
-    origin = aware(row.started_at)
-    if spans:
-        earliest = min((aware(s.started_at) for s in spans if s.started_at), default=origin)
-        origin = min(origin, earliest) if origin and earliest else origin or earliest
+    # The axis starts at the earliest of the trace's and its spans' starts (any may be unknown).
+    starts = [aware(s.started_at) for s in spans if s.started_at is not None]
+    if row.started_at is not None:
+        starts.append(aware(row.started_at))
+    origin = min(starts, default=None)
     children: dict[str | None, list[SpanRow]] = {}
     known = {span.id for span in spans}
     for span in spans:

@@ -27,13 +27,14 @@ import httpx
 import httpx2
 import openai
 import pytest
-from openai.types.chat import ChatCompletionChunk
+from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageFunctionToolCall
 
 from tests.conftest import wait_until
 
 from .scripted_openai import (
     PACED_ANSWER,
     ScriptedOpenAIServer,
+    TextStep,
     auto_responder,
     error,
     hang,
@@ -269,8 +270,9 @@ async def test_non_streaming_request_gets_a_chat_completion(server: ScriptedOpen
     assert answer.usage is not None and answer.usage.completion_tokens == 2
     assert answer.usage.prompt_tokens == len(MESSAGES[0]["content"].split())
     [made] = call.choices[0].message.tool_calls or []
-    assert made.id == "call_1" and made.function.name == "submit"  # type: ignore[union-attr]
-    assert json.loads(made.function.arguments) == {"answer": 42}  # type: ignore[union-attr]
+    assert isinstance(made, ChatCompletionMessageFunctionToolCall)
+    assert made.id == "call_1" and made.function.name == "submit"
+    assert json.loads(made.function.arguments) == {"answer": 42}
     assert call.choices[0].finish_reason == "tool_calls"
 
 
@@ -340,9 +342,10 @@ def test_auto_responder_required_picks_first_tool_and_otherwise_answers_text() -
 
 def test_paced_auto_responder_streams_about_twenty_paced_chunks() -> None:
     step = paced_auto_responder(first_token_delay=0.2, token_interval=0.01)({"messages": MESSAGES})
+    assert isinstance(step, TextStep)  # no tools offered: a text answer
     assert step.faults.first_token_delay == 0.2
     assert step.faults.token_interval == 0.01
-    payloads = stream_payloads(step, {"id": "x"})  # type: ignore[arg-type]
+    payloads = stream_payloads(step, {"id": "x"})
     content = [p for p in payloads if p["choices"] and p["choices"][0]["delta"].get("content")]
     assert 18 <= len(content) <= 24
     assert "".join(p["choices"][0]["delta"]["content"] for p in content) == PACED_ANSWER

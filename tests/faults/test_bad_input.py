@@ -9,6 +9,7 @@ import pytest
 import schemathesis
 from agents.testing import function_call
 from hypothesis import HealthCheck, given, settings
+from schemathesis.core.result import Ok
 
 from tests.conftest import ScriptedRoles
 from tests.fakes.scripted_openai import ScriptedOpenAIServer, auto_responder
@@ -175,7 +176,10 @@ def test_fuzzed_requests_never_get_a_server_error(fuzz_target):
     """Every operation of the OpenAPI schema, 30 generated requests each (bounded: the whole
     fuzz takes well under a minute)."""
     schema = schemathesis.openapi.from_url(f"{fuzz_target}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = []
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), f"the schema has an invalid operation: {result.err()}"
+        operations.append(result.ok())
     labels = sorted(f"{op.method.upper()} {op.path}" for op in operations)
     assert "POST /api/rounds" in labels and "POST /api/rounds/{round_id}/answer" in labels
     for operation in operations:

@@ -44,7 +44,7 @@ CALLERS = {
 @pytest.mark.parametrize("pipeline", ["agents", "chat"])
 @pytest.mark.parametrize("profile", ["openai-reasoning", "openai", "ollama"])
 def test_both_pipelines_send_the_roles_settings(pipeline, profile, make_settings, serve, http):
-    config = load_agents_config(Settings(_env_file=None).agents_config_dir)  # type: ignore[call-arg]
+    config = load_agents_config(Settings(_env_file=None).agents_config_dir)
     expected = {role: config.agent(role, profile).model_settings for role in ROLES}
     with ScriptedOpenAIServer(model="gpt-5-mini") as model_server:
         model_server.extend(happy_steps(pipeline))
@@ -116,7 +116,7 @@ def test_a_profile_removes_a_default_with_null_and_rejects_unknown_settings():
     ],
 )
 def test_openai_reasoning_models_get_their_profile_automatically(model, profile):
-    settings = Settings(_env_file=None, llm_base_url="https://api.openai.com/v1", model=model)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, llm_base_url="https://api.openai.com/v1", model=model)
     assert settings.profile() == profile
-    ollama = Settings(_env_file=None, llm_base_url="http://localhost:11434/v1", model=model)  # type: ignore[call-arg]
+    ollama = Settings(_env_file=None, llm_base_url="http://localhost:11434/v1", model=model)
     assert ollama.profile() == "ollama"

@@ -25,6 +25,7 @@ from agents.tracing import (
     get_trace_provider,
     trace,
 )
+from agents.tracing.provider import DefaultTraceProvider
 
 from quizrelay.errors import REDACTED
 from quizrelay.tracing.otlp import (
@@ -76,8 +77,10 @@ def steps(pipeline: str, answer: str = "768") -> tuple[list[Any], int, int]:
 
 
 def current_processors() -> list[TracingProcessor]:
+    """The processors the app installed: the SDK has no public way to list them."""
     provider = get_trace_provider()
-    return list(provider._multi_processor._processors)  # type: ignore[attr-defined]
+    assert isinstance(provider, DefaultTraceProvider)
+    return list(provider._multi_processor._processors)
 
 
 @pytest.fixture(autouse=True)

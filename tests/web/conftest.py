@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -69,7 +69,7 @@ def web_settings(database: Path, **overrides: Any) -> Settings:
         "round_timeout": 30.0,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @contextmanager
@@ -146,9 +146,10 @@ def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
 class Site:
     base_url: str
     app: Any
-    agents: dict[str, Any] | None = None
-    """The agents round's ``CUSTOM round`` event value (round_id, trace_id, …)."""
-    chat: dict[str, Any] | None = None
+    agents: dict[str, Any] = field(default_factory=dict)
+    """The agents round's ``CUSTOM round`` event value (round_id, trace_id, …); empty on a
+    site without rounds."""
+    chat: dict[str, Any] = field(default_factory=dict)
 
     def api(self, path: str, **params: Any) -> Any:
         response = httpx.get(self.base_url + path, params=params, timeout=30)
@@ -199,7 +200,10 @@ def synthetic_trace(
     """A trace row and its span rows: per role an agent span with ``n`` children alternating
     generation and function spans, 10 ms apart; the very last span is a ``last_tool`` call."""
     origin = datetime(2026, 1, 2, 10, 0, 0, tzinfo=UTC)
-    at = lambda ms: origin + timedelta(milliseconds=ms)  # noqa: E731
+
+    def at(ms: float) -> datetime:
+        return origin + timedelta(milliseconds=ms)
+
     spans: list[dict] = []
     clock = 0.0
     for role, count in roles.items():
@@ -330,7 +334,7 @@ class Pacer:
 
 @dataclass
 class GameSite(Site):
-    pacer: Pacer | None = None
+    pacer: Pacer = field(kw_only=True)
     token: str | None = None
 
     def api(self, path: str, **params: Any) -> Any:
@@ -362,12 +366,17 @@ def game_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameSite]:
         yield site
 
 
+def group(pattern: str, text: str) -> str:
+    """The first group of ``pattern``'s first match in ``text`` (the test fails without one)."""
+    match = re.search(pattern, text)
+    assert match is not None, (pattern, text)
+    return match.group(1)
+
+
 def arithmetic_answer(question: str) -> str:
     """The answer to an easy "arithmetic" question ("Calculate 3 + -4."), as tests/test_cli.py
     does."""
-    match = re.search(r"Calculate (.+?)\.?$", question.strip())
-    assert match is not None, question
-    expression = match.group(1)
+    expression = group(r"Calculate (.+?)\.?$", question.strip())
     assert re.fullmatch(r"[-+*/() 0-9]+", expression), expression
     return str(int(eval(expression)))
 

@@ -14,6 +14,7 @@ from tests.web.conftest import (
     GameSite,
     arithmetic_answer,
     game_site_at,
+    group,
     screenshot,
     wait_for_options,
 )
@@ -125,7 +126,7 @@ def test_with_api_tokens_the_play_page_asks_for_a_token_then_works(tmp_path, ope
             page.locator(".verdict").is_visible()
             and page.locator("#score").inner_text() == "0 / 1 correct"
         )
-        game_id = re.search(r"game=([A-Za-z0-9_-]+)", page.url).group(1)
+        game_id = group(r"game=([A-Za-z0-9_-]+)", page.url)
         site.token = "alice-token-1"
         assert site.api(f"/api/games/{game_id}")["score"]["played"] == 1
         bob = httpx.get(

@@ -5,10 +5,9 @@ comparisons, and opening a stored one by URL."""
 from __future__ import annotations
 
 import math
-import re
 from decimal import ROUND_HALF_UP, Decimal
 
-from tests.web.conftest import PHONE_375, GameSite, fits_the_screen, screenshot
+from tests.web.conftest import PHONE_375, GameSite, fits_the_screen, group, screenshot
 
 ROLES = ("Questioner", "Answerer", "Judge")
 
@@ -68,7 +67,7 @@ def test_a_comparison_runs_live_and_reports_with_charts(game_site: GameSite, ope
         c.strip() for c in page.locator("#progress-table tbody td:nth-child(3)").all_inner_texts()
     ] == ["arithmetic", "arithmetic", "gcd", "gcd"]
     page.wait_for_selector("#summary table")
-    comparison_id = re.search(r"id=(cmp_[A-Za-z0-9_-]+)", page.url).group(1)
+    comparison_id = group(r"id=(cmp_[A-Za-z0-9_-]+)", page.url)
     stored = site.api(f"/api/comparisons/{comparison_id}")
     assert stored["status"] == "completed"
     result = stored["result"]

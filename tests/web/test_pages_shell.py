@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from tests.web.conftest import GameSite
+from tests.web.conftest import GameSite, group
 
 PAGES = {"/play": "Play", "/arena": "Arena", "/compare": "Compare", "/traces": "Traces"}
 
@@ -28,7 +28,7 @@ def test_every_page_has_the_nav_a_csp_and_versioned_assets(game_site: GameSite):
             "text/html"
         )
         assert "script-src 'self'" in response.headers["content-security-policy"]
-        nav = re.search(r'<nav class="topnav"[^>]*>(.*?)</nav>', response.text).group(1)
+        nav = group(r'<nav class="topnav"[^>]*>(.*?)</nav>', response.text)
         assert re.findall(r'href="([^"]+)"', nav) == list(PAGES)
         assert f'<a href="{path}" aria-current="page">{label}</a>' in nav
         assert not re.search(r"<script(?![^>]*\bsrc=)", response.text), "inline script"

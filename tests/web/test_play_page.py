@@ -4,8 +4,6 @@ leaderboard, and the page at phone width."""
 
 from __future__ import annotations
 
-import re
-
 import httpx
 
 from tests.web.conftest import (
@@ -13,6 +11,7 @@ from tests.web.conftest import (
     GameSite,
     arithmetic_answer,
     fits_the_screen,
+    group,
     screenshot,
     wait_for_options,
 )
@@ -58,7 +57,7 @@ def start_game(
 
 def game_id(page) -> str:
     page.wait_for_function("location.search.includes('game=')")
-    return re.search(r"game=([A-Za-z0-9_-]+)", page.url).group(1)
+    return group(r"game=([A-Za-z0-9_-]+)", page.url)
 
 
 def test_a_human_game_played_from_the_keyboard(game_site: GameSite, open_page):
