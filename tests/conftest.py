@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,31 @@ from tests.support.server import serving
 UNUSED_URL = "http://127.0.0.1:9/v1"
 """A base URL nothing listens on (port 9, discard): for tests whose models are all scripted."""
 
+ENV_PREFIXES = ("QUIZRELAY_", "OTEL_")
+"""Settings the service (and the OpenTelemetry SDK) read from the environment."""
+
+
+def _drop_settings_from_environment(patch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith(ENV_PREFIXES):
+            patch.delenv(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_session_environment() -> Iterator[None]:
+    """No ``QUIZRELAY_*`` or ``OTEL_*`` variable from the developer's shell reaches the tests,
+    nor the module-scoped sites built before a test runs: a test that needs one sets it itself
+    (``monkeypatch.setenv``, or the ``env`` of the subprocess it starts)."""
+    with pytest.MonkeyPatch.context() as patch:
+        _drop_settings_from_environment(patch)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _clean_test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """And none left over by another test or fixture: every test starts without them."""
+    _drop_settings_from_environment(monkeypatch)
+
 
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
@@ -33,7 +59,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "round_timeout": 30.0,
         }
         values.update(overrides)
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return Settings(_env_file=None, **values)
 
     return factory
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import reasoning_gym
 
 from quizrelay.questions.checker import AnswerCheck, check_answer, extract_answer, parse_number
 
@@ -268,7 +269,6 @@ def _perturb(answer: str) -> str:
     ],
 )
 def test_against_reasoning_gym(name: str) -> None:
-    reasoning_gym = pytest.importorskip("reasoning_gym")
     dataset = reasoning_gym.create_dataset(name, size=5, seed=42)
     for entry in dataset:
         reference = entry["answer"]
@@ -290,7 +290,6 @@ def test_against_reasoning_gym(name: str) -> None:
 
 
 def test_number_sequence_first_entry_is_768() -> None:
-    reasoning_gym = pytest.importorskip("reasoning_gym")
     dataset = reasoning_gym.create_dataset("number_sequence", size=5, seed=42)
     entry = dataset[0]
     assert entry["answer"] == "768"

@@ -23,9 +23,10 @@ def slow_model():
         yield server
 
 
-def read_some(base_url: str, body: dict, count: int) -> list[tuple[int, dict]]:
-    """Open a round's stream, read ``count`` events, then drop the connection."""
-    received = []
+def read_some(base_url: str, body: dict, count: int) -> list[tuple[int | None, dict]]:
+    """Open a round's stream, read ``count`` events (with their ``id:``, None if a message had
+    none), then drop the connection."""
+    received: list[tuple[int | None, dict]] = []
     with (
         httpx.Client(timeout=30) as client,
         client.stream("POST", f"{base_url}/api/rounds", json=body) as response,
@@ -50,6 +51,7 @@ def test_a_client_that_reconnects_gets_every_missed_event_once(
     round_id = first[0][1]["runId"]
     last_id = first[-1][0]
     # Reconnect the way EventSource does, with Last-Event-ID, while the round still runs.
+    assert http.get(f"{base_url}/api/rounds/{round_id}").json()["status"] == "running"
     rest = stream_round(
         http,
         f"{base_url}/api/rounds/{round_id}/events",
@@ -107,25 +109,44 @@ def test_a_round_nobody_watches_is_cancelled_when_configured(
     assert replay[-1].type == "RUN_ERROR" and replay[-1].data["code"] == "round_cancelled"
 
 
-def test_a_reconnect_within_the_grace_period_saves_the_round(
-    make_settings, serve, http, slow_model
-):
-    base_url, _ = serve(
-        make_settings(
-            llm_base_url=slow_model.base_url,
-            model_profile="llama-cpp",
-            on_disconnect="cancel",
-            disconnect_grace=2.0,
+def test_a_reconnect_within_the_grace_period_saves_the_round(make_settings, serve, http):
+    """The round outlasts the grace period, so it is only saved if the reconnect counts; the same
+    round with nobody reconnecting is cancelled."""
+    grace = 1.0
+    with ScriptedOpenAIServer(model="scripted-model") as model:
+        # About a second per model call, five calls: a round takes several grace periods.
+        model.responder = paced_auto_responder(first_token_delay=0.2, token_interval=0.06)
+        base_url, _ = serve(
+            make_settings(
+                llm_base_url=model.base_url,
+                model_profile="llama-cpp",
+                on_disconnect="cancel",
+                disconnect_grace=grace,
+            )
         )
-    )
-    first = read_some(base_url, {"pipeline": "agents", **QUESTION}, 5)
-    rest = stream_round(
-        http,
-        f"{base_url}/api/rounds/{first[0][1]['runId']}/events",
-        method="GET",
-        headers={"Last-Event-ID": str(first[-1][0])},
-    )
-    assert rest[-1].type == "RUN_FINISHED"
+        first = read_some(base_url, {"pipeline": "agents", **QUESTION}, 5)
+        left = time.monotonic()
+        round_id = first[0][1]["runId"]
+        time.sleep(grace / 3)  # gone for a while, back before the grace period ends
+        rest = stream_round(
+            http,
+            f"{base_url}/api/rounds/{round_id}/events",
+            method="GET",
+            headers={"Last-Event-ID": str(first[-1][0])},
+        )
+        assert time.monotonic() - left > grace + 0.5, "the round ended within the grace period"
+        assert rest[-1].type == "RUN_FINISHED", rest[-1].data
+        assert http.get(f"{base_url}/api/rounds/{round_id}").json()["status"] == "completed"
+
+        # The control: the same round, and nobody comes back.
+        unwatched = read_some(base_url, {"pipeline": "agents", **QUESTION}, 5)[0][1]["runId"]
+        deadline = time.monotonic() + 15
+        while (stored := http.get(f"{base_url}/api/rounds/{unwatched}").json())[
+            "status"
+        ] == "running":
+            assert time.monotonic() < deadline, "the unwatched round kept running"
+            time.sleep(0.1)
+        assert stored["status"] == "failed" and stored["error"]["code"] == "round_cancelled"
 
 
 def test_idle_streams_get_heartbeats(make_settings, serve):
