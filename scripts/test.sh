@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything, lint and type-check (scripts/lint.sh), then run the whole test suite
-# (unit, API, scripted-model, fault and end-to-end tests on the embedded model). Extra
-# arguments go to pytest.
+# (unit, API, scripted-model, fault, distributed (PostgreSQL + Redis), AG-UI client, packaging and
+# end-to-end tests on the embedded model). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
@@ -16,4 +16,10 @@ if [ ! -x /usr/bin/chromium ]; then
     fi
 fi
 ./scripts/lint.sh
-exec .venv/bin/python -m pytest "$@"
+# The AG-UI client test drives the service with the official TypeScript client (npm, pinned).
+(cd tests/agui && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+# The distributed tests talk to a real PostgreSQL and Redis: the machine's own, or private ones
+# started here (see scripts/test-services.sh) and stopped when the tests end.
+source ./scripts/test-services.sh
+trap qr_stop_test_services EXIT
+.venv/bin/python -m pytest "$@"

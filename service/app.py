@@ -1,9 +1,14 @@
 """The application factory: the one place where the service's parts are assembled.
 
-``create_app(settings)`` builds nothing at import time. Its lifespan opens the database, starts
-the embedded model when no server is configured, installs the local trace store as the only
-trace processor, builds both pipelines from ``agents_config/`` and, on shutdown, undoes all of
-it in reverse (rounds still running are stored as cancelled; the model process is stopped).
+``create_app(settings)`` builds nothing at import time. Its lifespan migrates and opens the
+database, picks the backends once (in-process, or Redis when ``QUIZRELAY_REDIS_URL`` is set;
+:mod:`.backends`), and — when this process plays rounds — starts the model, the pipelines and a
+worker (:mod:`.assembly`). On shutdown it undoes all of it in reverse: the worker drains (rounds
+still running are handed back to the queue, to be resumed), the model process is stopped.
+
+A process is an API, a worker, or both. The embedded mode is always both (its queue lives in
+the process). In the distributed mode ``quizrelay serve`` is an API only unless started with
+``--with-worker``, and ``quizrelay worker`` is a worker that serves only health and metrics.
 """
 
 from __future__ import annotations
@@ -11,158 +16,143 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Literal
 
-from agents import set_trace_processors
-from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from .agent_specs import AgentSpec, load_agents_config
-from .api import comparisons, games, meta, rounds, traces
-from .api.access import RateLimiter, current_player
+from .agent_specs import load_agents_config
+from .api import agui, comparisons, games, meta, rounds, traces
+from .api.access import current_player
 from .api.deps import ServiceState
 from .api.limits import RequestBodyGuard
-from .comparisons import ComparisonRunner
-from .embedded.process import EmbeddedModelProcess
-from .llm_client import build_client
-from .pipelines.agents_sdk import AgentsPipeline, ModelFactory
-from .pipelines.base import Pipeline, PipelineSetup
-from .pipelines.chat_baseline import ChatPipeline
+from .assembly import playing
+from .backends import build_backends
+from .comparisons.service import ComparisonService
+from .execution.service import RoundService
+from .metrics import Metrics
+from .pipelines.agents_sdk import ModelFactory
 from .questions.source import QuestionSource
-from .retry import RetryPolicy
-from .rounds.runner import RoundRunner
-from .rounds.tools import build_tools
+from .rounds.planning import Planner
 from .settings import Settings, get_settings
+from .storage.comparisons import ComparisonStore
 from .storage.db import Database
 from .storage.games import GameStore
 from .storage.rounds import RoundStore
 from .storage.traces import TraceStore
-from .tracing.otlp import build_otlp_processor
-from .tracing.store_processor import StoreTracingProcessor
 from .web.pages import include_web
 
 logger = logging.getLogger(__name__)
 
+PIPELINES = ["agents", "chat"]
+
+Role = Literal["api", "worker", "both"]
+
 
 def create_app(
-    settings: Settings | None = None, *, model_factory: ModelFactory | None = None
+    settings: Settings | None = None,
+    *,
+    model_factory: ModelFactory | None = None,
+    role: Role | None = None,
+    concurrency: int | None = None,
 ) -> FastAPI:
     """Build the FastAPI app.
 
+    ``role``: ``api`` (routes only), ``worker`` (plays rounds; serves health and metrics) or
+    ``both``; by default ``both`` in the embedded mode and ``api`` in the distributed one.
     ``model_factory`` replaces the models of the ``agents`` pipeline (tests pass scripted
     models); by default each role gets an ``OpenAIChatCompletionsModel`` on the shared client.
     """
     settings = settings or get_settings()
     config = load_agents_config(settings.agents_config_dir)  # fail fast on a bad config
+    if role is None:
+        role = "both" if settings.redis_url is None else "api"
+    if role == "api" and settings.redis_url is None:
+        role = "both"  # nothing else could play its rounds: the queue is in this process
+    plays = role in ("worker", "both")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(settings.database_url)
-        await asyncio.to_thread(database.create_tables)
-        round_store = RoundStore(database)
-        game_store = GameStore(database)
-        await asyncio.to_thread(game_store.fail_unfinished_comparisons)
-        interrupted = await asyncio.to_thread(round_store.fail_unfinished_rounds)
-        if interrupted:
-            logger.warning(
-                "%d round(s) left running by a previous process marked failed", interrupted
+        async with AsyncExitStack() as stack:
+            database = Database(
+                settings.database_url,
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_max_overflow,
             )
-        trace_store = TraceStore(database)
-        processor = StoreTracingProcessor(trace_store, secrets=settings.secrets())
-        otlp = build_otlp_processor(
-            include_content=settings.trace_include_content, secrets=settings.secrets()
-        )
-        set_trace_processors([processor] if otlp is None else [processor, otlp.processor])
-
-        model_process: EmbeddedModelProcess | None = None
-        try:
-            if settings.uses_embedded_model:
-                model_process = EmbeddedModelProcess(settings)
-                base_url = await model_process.start()
-            else:
-                assert settings.llm_base_url is not None
-                base_url = settings.llm_base_url
-            client = build_client(settings, base_url)
-            setup = PipelineSetup(
-                config=config,
-                tools=build_tools(config),
-                profile=settings.profile(),
-                default_model=settings.model_name,
-                include_content_in_traces=settings.trace_include_content,
-                retry=RetryPolicy(
-                    max_retries=settings.llm_max_retries, base_delay=settings.llm_retry_base_delay
-                ),
-                call_timeout=settings.llm_timeout,
-            )
-
-            def openai_model(role: str, spec: AgentSpec) -> OpenAIChatCompletionsModel:
-                return OpenAIChatCompletionsModel(
-                    model=spec.model or settings.model_name, openai_client=client
-                )
-
-            pipelines: dict[str, Pipeline] = {
-                "agents": AgentsPipeline(setup, model_factory or openai_model),
-                "chat": ChatPipeline(setup, client),
-            }
+            stack.push_async_callback(database.close)
+            if settings.migrate_on_start:
+                await database.migrate()
+            backends = build_backends(settings)
+            stack.push_async_callback(backends.close)
+            metrics = Metrics()
             questions = QuestionSource(config.questions)
-            runner = RoundRunner(
-                pipelines=pipelines,
+            planner = Planner(
                 questions=questions,
-                store=round_store,
-                model_name=settings.model_name,
-                round_timeout=settings.round_timeout,
-                answer_timeout=settings.answer_timeout,
-                secrets=settings.secrets(),
-                on_outcome=lambda trace_id, error, role: processor.record_outcome(
-                    trace_id, error=error, role=role
-                ),
+                pipelines=PIPELINES,
+                models=[settings.model_name],
+                default_model=settings.model_name,
+            )
+            round_store = RoundStore(database)
+            round_service = RoundService(
+                database=database,
+                rounds=round_store,
+                queue=backends.queue,
+                log=backends.log,
+                signals=backends.signals,
+                metrics=metrics,
                 on_disconnect=settings.on_disconnect,
                 disconnect_grace=settings.disconnect_grace,
             )
-            comparisons_runner = ComparisonRunner(
-                runner=runner,
-                rounds=round_store,
-                games=game_store,
-                traces=trace_store,
-                flush_traces=processor.flush,
-                prices=config.prices,
+            comparison_service = ComparisonService(
+                database=database,
+                store=ComparisonStore(database),
+                queue=backends.queue,
+                log=backends.log,
+                signals=backends.signals,
             )
-            app.state.service = ServiceState(
+            state = ServiceState(
                 settings=settings,
-                setup=setup,
+                config=config,
+                database=database,
+                backends=backends,
+                metrics=metrics,
                 questions=questions,
-                rounds=round_store,
-                games=game_store,
-                traces=trace_store,
-                runner=runner,
-                tracing=processor,
-                comparisons=comparisons_runner,
-                limiter=RateLimiter(settings.rate_limit_rounds_per_minute),
-                model_server="embedded" if model_process else "remote",
+                planner=planner,
+                rounds=round_service,
+                round_store=round_store,
+                games=GameStore(database),
+                comparisons=comparison_service,
+                traces=TraceStore(database),
+                model_server="none",
+                profile=settings.profile(),
+                pipelines=PIPELINES,
             )
-            retention = asyncio.create_task(
-                _enforce_retention(settings, trace_store), name="trace retention"
-            )
-            warm_up = asyncio.create_task(
-                asyncio.to_thread(questions.warm_up), name="question warm-up"
-            )
+            if plays:
+                played = await stack.enter_async_context(
+                    playing(
+                        settings=settings,
+                        config=config,
+                        database=database,
+                        backends=backends,
+                        metrics=metrics,
+                        questions=questions,
+                        planner=planner,
+                        round_service=round_service,
+                        model_factory=model_factory,
+                        concurrency=concurrency or settings.worker_concurrency,
+                    )
+                )
+                state.worker = played.worker
+                state.tracing = played.tracing
+                state.model_server = played.model_server  # type: ignore[assignment]
+            app.state.service = state
+            app.state.loop = asyncio.get_running_loop()  # for callers in other threads (tests)
             yield
-            retention.cancel()
-            warm_up.cancel()
-            for comparison in list(comparisons_runner.live.values()):
-                if comparison.task is not None:
-                    comparison.task.cancel()
-            await runner.shutdown()
-            await client.close()
-        finally:
-            if model_process is not None:
-                await model_process.stop()
-            processor.force_flush()
-            processor.shutdown()
-            if otlp is not None:
-                await asyncio.to_thread(otlp.shutdown, 5.0)
-            database.close()
 
     app = FastAPI(
         title="quizrelay",
@@ -170,13 +160,19 @@ def create_app(
         summary="Multi-agent quiz rounds, streamed, traced and compared.",
         lifespan=lifespan,
     )
-    authenticated = [Depends(current_player)]  # every /api route, when tokens are configured
+    app.add_exception_handler(OperationalError, _dependency_down)
+    app.add_exception_handler(DBAPIError, _dependency_down)
+    app.add_exception_handler(PoolTimeout, _dependency_down)
+    app.add_exception_handler(RedisError, _dependency_down)
     app.include_router(meta.router)
-    app.include_router(rounds.router, dependencies=authenticated)
-    app.include_router(traces.router, dependencies=authenticated)
-    app.include_router(games.router, dependencies=authenticated)
-    app.include_router(comparisons.router, dependencies=authenticated)
-    include_web(app)
+    if role != "worker":
+        authenticated = [Depends(current_player)]  # every /api route, when tokens are set
+        app.include_router(rounds.router, dependencies=authenticated)
+        app.include_router(agui.router, dependencies=authenticated)
+        app.include_router(traces.router, dependencies=authenticated)
+        app.include_router(games.router, dependencies=authenticated)
+        app.include_router(comparisons.router, dependencies=authenticated)
+        include_web(app)
     app.add_middleware(RequestBodyGuard, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list():
         app.add_middleware(
@@ -188,22 +184,12 @@ def create_app(
     return app
 
 
-RETENTION_INTERVAL_SECONDS = 60.0
-
-
-async def _enforce_retention(settings: Settings, store: TraceStore) -> None:
-    """Apply the trace retention caps at start-up and then every minute."""
-    if settings.trace_retention_max_traces is None and settings.trace_retention_days is None:
-        return
-    while True:
-        try:
-            removed = await asyncio.to_thread(
-                store.prune,
-                max_traces=settings.trace_retention_max_traces,
-                max_age_days=settings.trace_retention_days,
-            )
-            if removed:
-                logger.info("trace retention removed %d trace(s)", removed)
-        except Exception:
-            logger.exception("trace retention failed; will retry")
-        await asyncio.sleep(RETENTION_INTERVAL_SECONDS)
+async def _dependency_down(request: Request, exc: Exception) -> JSONResponse:
+    """A database or Redis that does not answer is a 503 with a reason, never a 500."""
+    which = "Redis" if isinstance(exc, RedisError) else "the database"
+    logger.warning("%s %s: %s unavailable (%s)", request.method, request.url.path, which, exc)
+    return JSONResponse(
+        {"detail": f"{which} is unavailable right now; retry in a few seconds"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )

@@ -1,6 +1,10 @@
 """The ``quizrelay`` command line.
 
-quizrelay serve [--host 127.0.0.1] [--port 8000]   the API (and the embedded model if needed)
+quizrelay serve [--host 127.0.0.1] [--port 8000] [--with-worker]
+                                                   the API (embedded mode: and the rounds)
+quizrelay worker [--concurrency N] [--port 8001]   plays rounds (distributed mode)
+quizrelay migrate                                  bring the database to the newest schema
+quizrelay config export DIR                        write the default agents_config/ to DIR
 quizrelay model serve [--host] [--port]            only the embedded model server
 quizrelay traces list | show ID                    the stored traces, in the terminal
 quizrelay play [--pipeline agents|chat] [--human]  a game in the terminal
@@ -10,8 +14,10 @@ quizrelay compare --rounds N [--json F] [--csv F]  both pipelines on the same qu
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -21,6 +27,27 @@ DEFAULT_URL_HINT = "http://127.0.0.1:8000"
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from .settings import get_settings
+
+    settings = get_settings()
+    role = "both" if args.with_worker or settings.redis_url is None else "api"
+    return _run_app(args, role=role, what="serving")
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from .settings import get_settings
+
+    if get_settings().redis_url is None:
+        print(
+            "quizrelay: a worker takes rounds from Redis; set QUIZRELAY_REDIS_URL (and "
+            "QUIZRELAY_DATABASE_URL) — without them `quizrelay serve` plays its own rounds",
+            file=sys.stderr,
+        )
+        return 2
+    return _run_app(args, role="worker", what="worker (health and metrics)")
+
+
+def _run_app(args: argparse.Namespace, *, role: str, what: str) -> int:
     import uvicorn
 
     from .app import create_app
@@ -28,15 +55,55 @@ def _serve(args: argparse.Namespace) -> int:
 
     _configure_logging(args.log_level)
     settings = get_settings()
-    app = create_app(settings)
+    app = create_app(settings, role=role, concurrency=getattr(args, "concurrency", None))  # type: ignore[arg-type]
     where = "the embedded model" if settings.uses_embedded_model else settings.llm_base_url
+    mode = "distributed" if settings.redis_url else "embedded"
+    plays = role != "api"
     print(
-        f"quizrelay: serving on http://{args.host}:{args.port} "
-        f"with {settings.model_name} ({where})",
+        f"quizrelay: {what} on http://{args.host}:{args.port} ({mode} mode"
+        + (f", playing rounds with {settings.model_name} on {where})" if plays else ", API only)"),
         file=sys.stderr,
     )
+    grace = int(settings.drain_grace) + 10 if plays else 5
     uvicorn.run(
-        app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=grace,
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from .settings import get_settings
+    from .storage.migrate import upgrade
+
+    before, after = upgrade(get_settings().database_url)
+    print(
+        f"quizrelay: database at revision {after}"
+        + ("" if before == after else f" (was {before or 'empty'})")
+    )
+    return 0
+
+
+def _config_export(args: argparse.Namespace) -> int:
+    import shutil
+    from pathlib import Path
+
+    from .settings import default_agents_config_dir
+
+    target = Path(args.directory)
+    if target.exists() and any(target.iterdir()) and not args.force:
+        print(f"quizrelay: {target} is not empty; pass --force to overwrite", file=sys.stderr)
+        return 2
+    target.mkdir(parents=True, exist_ok=True)
+    for source in sorted(default_agents_config_dir().glob("*.yaml")):
+        shutil.copy2(source, target / source.name)
+        print(target / source.name)
+    print(
+        f"quizrelay: edit them and start with QUIZRELAY_AGENTS_CONFIG_DIR={target.resolve()}",
+        file=sys.stderr,
     )
     return 0
 
@@ -56,7 +123,7 @@ def _model_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _trace_reader():
+async def _trace_reader() -> tuple[Any, Any, Any]:
     from .agent_specs import load_agents_config
     from .settings import get_settings
     from .storage.db import Database
@@ -64,20 +131,25 @@ def _trace_reader():
 
     settings = get_settings()
     database = Database(settings.database_url)
-    database.create_tables()
-    return TraceStore(database), load_agents_config(settings.agents_config_dir).prices
+    await database.migrate()
+    return database, TraceStore(database), load_agents_config(settings.agents_config_dir).prices
 
 
 def _traces_list(args: argparse.Namespace) -> int:
+    return asyncio.run(_traces_list_async(args))
+
+
+async def _traces_list_async(args: argparse.Namespace) -> int:
     from .storage.traces import TraceFilter
     from .tracing.terminal import render_list
     from .tracing.views import build_view, trace_summary
 
-    store, prices = _trace_reader()
-    rows, total = store.list_traces(
+    database, store, prices = await _trace_reader()
+    rows, total = await store.list_traces(
         TraceFilter(pipeline=args.pipeline, game_id=args.game), limit=args.limit, offset=0
     )
-    spans = store.spans_of([row.id for row in rows])
+    spans = await store.spans_of([row.id for row in rows])
+    await database.close()
     items = [
         {**trace_summary(row), "totals": build_view(row, spans[row.id], prices).total.as_dict()}
         for row in rows
@@ -88,18 +160,24 @@ def _traces_list(args: argparse.Namespace) -> int:
 
 
 def _traces_show(args: argparse.Namespace) -> int:
+    return asyncio.run(_traces_show_async(args))
+
+
+async def _traces_show_async(args: argparse.Namespace) -> int:
     from .tracing.terminal import render_tree
     from .tracing.views import build_view
 
-    store, prices = _trace_reader()
-    row = store.get_trace(args.trace_id)
+    database, store, prices = await _trace_reader()
+    row = await store.get_trace(args.trace_id)
+    spans = await store.spans(args.trace_id) if row is not None else []
+    await database.close()
     if row is None:
         print(
             f"quizrelay: no trace {args.trace_id!r}; `quizrelay traces list` shows the ids",
             file=sys.stderr,
         )
         return 1
-    print(render_tree(build_view(row, store.spans(args.trace_id), prices).as_dict()))
+    print(render_tree(build_view(row, spans, prices).as_dict()))
     return 0
 
 
@@ -183,7 +261,37 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--with-worker",
+        action="store_true",
+        help="distributed mode: also play rounds in this process (the embedded mode always does)",
+    )
     serve.set_defaults(handler=_serve)
+
+    worker = commands.add_parser(
+        "worker", help="play rounds and comparisons from the queue (distributed mode)"
+    )
+    worker.add_argument(
+        "--concurrency", type=int, help="rounds at once (QUIZRELAY_WORKER_CONCURRENCY)"
+    )
+    worker.add_argument(
+        "--host", default="127.0.0.1", help="where /healthz and /metrics are served"
+    )
+    worker.add_argument("--port", type=int, default=8001)
+    worker.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    worker.set_defaults(handler=_worker)
+
+    migrate = commands.add_parser("migrate", help="bring the database to the newest schema")
+    migrate.set_defaults(handler=_migrate)
+
+    config = commands.add_parser("config", help="the agent definitions (agents_config/)")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    export = config_commands.add_parser("export", help="write the default definitions to DIR")
+    export.add_argument("directory")
+    export.add_argument("--force", action="store_true", help="overwrite files in DIR")
+    export.set_defaults(handler=_config_export)
 
     model = commands.add_parser("model", help="the embedded model server")
     model_commands = model.add_subparsers(dest="model_command", required=True)

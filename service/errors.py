@@ -18,23 +18,56 @@ from typing import Any, overload
 
 import openai
 
-# Stable error codes of RUN_ERROR events and failed rounds. Clients may switch on them.
-MODEL_UNREACHABLE = "model_unreachable"
-MODEL_TIMEOUT = "model_timeout"
-MODEL_RATE_LIMITED = "model_rate_limited"
-MODEL_SERVER_ERROR = "model_server_error"
-MODEL_REQUEST_REJECTED = "model_request_rejected"
-MODEL_STREAM_INTERRUPTED = "model_stream_interrupted"
-INVALID_TOOL_ARGUMENTS = "invalid_tool_arguments"
-NO_HANDOFF = "no_handoff"
-MISSING_TOOL_CALL = "missing_tool_call"
-INVALID_VERDICT = "invalid_verdict"
-MAX_TURNS_EXCEEDED = "max_turns_exceeded"
-ROUND_TIMEOUT = "round_timeout"
-ANSWER_TIMEOUT = "answer_timeout"
-ROUND_CANCELLED = "round_cancelled"
-INTERNAL_ERROR = "internal_error"
-STORAGE_ERROR = "storage_error"
+# The stable error codes live in vocabulary.py; they are re-exported here for the mapping below.
+from .vocabulary import (
+    ANSWER_TIMEOUT,
+    CANCELLED,
+    INTERNAL_ERROR,
+    INVALID_TOOL_ARGUMENTS,
+    INVALID_VERDICT,
+    MAX_TURNS_EXCEEDED,
+    MISSING_TOOL_CALL,
+    MODEL_OUTPUT_TRUNCATED,
+    MODEL_RATE_LIMITED,
+    MODEL_REQUEST_REJECTED,
+    MODEL_SERVER_ERROR,
+    MODEL_STREAM_INTERRUPTED,
+    MODEL_TIMEOUT,
+    MODEL_UNREACHABLE,
+    NO_HANDOFF,
+    ROUND_TIMEOUT,
+    STORAGE_ERROR,
+    WORKER_LOST,
+)
+
+__all__ = [
+    "ANSWER_TIMEOUT",
+    "CANCELLED",
+    "INTERNAL_ERROR",
+    "INVALID_TOOL_ARGUMENTS",
+    "INVALID_VERDICT",
+    "MAX_TURNS_EXCEEDED",
+    "MISSING_TOOL_CALL",
+    "MODEL_OUTPUT_TRUNCATED",
+    "MODEL_RATE_LIMITED",
+    "MODEL_REQUEST_REJECTED",
+    "MODEL_SERVER_ERROR",
+    "MODEL_STREAM_INTERRUPTED",
+    "MODEL_TIMEOUT",
+    "MODEL_UNREACHABLE",
+    "NO_HANDOFF",
+    "ROUND_TIMEOUT",
+    "STORAGE_ERROR",
+    "WORKER_LOST",
+    "ConfigError",
+    "ModelServerError",
+    "QuizrelayError",
+    "RoundFailure",
+    "failure_from_exception",
+    "failure_from_request",
+    "scrub",
+    "scrub_text",
+]
 
 
 class QuizrelayError(Exception):
@@ -138,9 +171,18 @@ def failure_from_exception(exc: BaseException, *, role: str | None = None) -> Ro
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
         return RoundFailure(ROUND_TIMEOUT, f"The round took too long{where}.", role=role)
     if isinstance(exc, asyncio.CancelledError):
-        return RoundFailure(ROUND_CANCELLED, "The round was cancelled.", role=role)
+        return RoundFailure(CANCELLED, "The round was cancelled.", role=role)
     message = f"Unexpected {type(exc).__name__}{where}: {exc}"
     return RoundFailure(INTERNAL_ERROR, message, role=role)
+
+
+def failure_from_request(request: str, *, role: str | None = None) -> RoundFailure:
+    """The failure a stored request to end a round stands for (``<code>: <message>``, as the
+    API's cancel or the sweeper's give-up wrote it)."""
+    code, _, message = request.partition(": ")
+    if code not in (CANCELLED, WORKER_LOST):
+        code, message = CANCELLED, request
+    return RoundFailure(code, message or "The round was cancelled.", role=role)
 
 
 REDACTED = "[redacted]"

@@ -47,6 +47,7 @@ VERDICT = "verdict"
 HANDOFF = "handoff"
 USAGE = "usage"
 RETRY = "retry"
+RESUMED = "resumed"
 GUARDRAIL = "guardrail"
 
 
@@ -68,11 +69,15 @@ class RoundEvents:
         thread_id: str,
         run_id: str,
         on_token: Callable[[str | None], None] | None = None,
+        scope: str | None = None,
     ) -> None:
         self._publish = publish
         self.thread_id = thread_id
         self.run_id = run_id
         self._on_token = on_token
+        self._scope = scope
+        """Prefix of tool-call ids (the round id): a model's own call ids repeat from round to
+        round, and a client that keeps one thread's messages must never see one twice."""
         self._message_numbers = itertools.count(1)
         self.current_step: str | None = None
         self._open_messages: dict[str, str] = {}
@@ -92,7 +97,9 @@ class RoundEvents:
         if awaiting_input is None:
             outcome: Any = RunFinishedSuccessOutcome()
         else:
-            interrupt = Interrupt(id=self.run_id, reason="awaiting_answer", message=awaiting_input)
+            interrupt = Interrupt(
+                id=self._scope or self.run_id, reason="awaiting_answer", message=awaiting_input
+            )
             outcome = RunFinishedInterruptOutcome(interrupts=[interrupt])
         self.emit(
             RunFinishedEvent(
@@ -149,29 +156,39 @@ class RoundEvents:
             self.emit(TextMessageEndEvent(message_id=message_id))
 
     # Tool calls ----------------------------------------------------------------------------
+    def _tool_id(self, call_id: str) -> str:
+        return f"{self._scope}.{call_id}" if self._scope else call_id
+
     def tool_call_start(self, call_id: str, name: str) -> None:
-        if call_id in self._open_tool_calls:
+        tool_id = self._tool_id(call_id)
+        if tool_id in self._open_tool_calls:
             return
-        self._open_tool_calls[call_id] = name
-        self.emit(ToolCallStartEvent(tool_call_id=call_id, tool_call_name=name))
+        self._open_tool_calls[tool_id] = name
+        self.emit(ToolCallStartEvent(tool_call_id=tool_id, tool_call_name=name))
 
     def tool_call_args(self, call_id: str, delta: str) -> None:
         if not delta:
             return
         if self._on_token is not None:
             self._on_token(self.current_step)
-        self.emit(ToolCallArgsEvent(tool_call_id=call_id, delta=delta))
+        self.emit(ToolCallArgsEvent(tool_call_id=self._tool_id(call_id), delta=delta))
 
     def tool_call_end(self, call_id: str) -> None:
-        if self._open_tool_calls.pop(call_id, None) is not None:
-            self.emit(ToolCallEndEvent(tool_call_id=call_id))
+        self._end_tool_call(self._tool_id(call_id))
+
+    def _end_tool_call(self, tool_id: str) -> None:
+        if self._open_tool_calls.pop(tool_id, None) is not None:
+            self.emit(ToolCallEndEvent(tool_call_id=tool_id))
 
     def tool_call_result(self, call_id: str, content: str) -> None:
         self.tool_call_end(call_id)
         message_id = f"msg_{self.run_id}_{next(self._message_numbers)}"
         self.emit(
             ToolCallResultEvent(
-                message_id=message_id, tool_call_id=call_id, content=content, role="tool"
+                message_id=message_id,
+                tool_call_id=self._tool_id(call_id),
+                content=content,
+                role="tool",
             )
         )
 
@@ -191,5 +208,48 @@ class RoundEvents:
     def _close_messages_and_calls(self) -> None:
         for key in list(self._open_messages):
             self.text_end(key)
-        for call_id in list(self._open_tool_calls):
-            self.tool_call_end(call_id)
+        for tool_id in list(self._open_tool_calls):
+            self._end_tool_call(tool_id)
+
+    def fact(self, role: str, text: str, *, by_player: bool = False) -> None:
+        """Say a fact of the round (question, answer, verdict) as one whole text message, by
+        ``role`` (the player's answer as the user's): its id starts with ``fact_``."""
+        if not text:
+            return
+        message_id = f"fact_{self.run_id}_{next(self._message_numbers)}"
+        self.emit(
+            TextMessageStartEvent(
+                message_id=message_id, role="user" if by_player else "assistant", name=role
+            )
+        )
+        self.emit(TextMessageContentEvent(message_id=message_id, delta=text))
+        self.emit(TextMessageEndEvent(message_id=message_id))
+
+    def restore(self, history: list[dict[str, Any]]) -> None:
+        """Continue a stream another attempt began: its run, the step, the messages and tool
+        calls it left open (closed by :meth:`close_items` or the next step), and the numbering
+        of message ids."""
+        used = 0
+        for data in history:
+            kind = data.get("type")
+            if kind == "RUN_STARTED":
+                self.run_id = str(data.get("runId", self.run_id))
+            elif kind == "STEP_STARTED":
+                self.current_step = data.get("stepName")
+            elif kind == "STEP_FINISHED":
+                self.current_step = None
+            elif kind == "TEXT_MESSAGE_START":
+                used += 1
+                self._open_messages[str(data["messageId"])] = str(data["messageId"])
+            elif kind == "TEXT_MESSAGE_END":
+                self._open_messages.pop(str(data["messageId"]), None)
+            elif kind == "TOOL_CALL_START":
+                self._open_tool_calls[str(data["toolCallId"])] = str(data.get("toolCallName", ""))
+            elif kind == "TOOL_CALL_END":
+                self._open_tool_calls.pop(str(data["toolCallId"]), None)
+            elif kind == "TOOL_CALL_RESULT":
+                used += 1
+                self._open_tool_calls.pop(str(data["toolCallId"]), None)
+            elif kind in ("RUN_FINISHED", "RUN_ERROR"):
+                self.current_step = None
+        self._message_numbers = itertools.count(used + 1)

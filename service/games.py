@@ -25,6 +25,7 @@ class RoundDefaults:
     mode: str
     category: str | None
     difficulty: str | None
+    model: str | None = None
 
 
 def score(rounds: list[RoundRow]) -> dict[str, Any]:
@@ -103,6 +104,7 @@ def next_round_defaults(game: GameRow, rounds_so_far: int) -> RoundDefaults:
         mode=game.mode or "ai",
         category=category,
         difficulty=settings.get("difficulty"),
+        model=settings.get("model"),
     )
 
 

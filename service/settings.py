@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,7 +66,41 @@ class Settings(BaseSettings):
     """Server quirks to work around; see ``agents_config/*.yaml`` ``profiles``."""
 
     database_url: str = "sqlite:///quizrelay.db"
-    """SQLAlchemy URL of the store (rounds, games, events, traces, spans)."""
+    """Where what must last is kept (rounds, games, events, traces, comparisons): SQLite
+    (``sqlite:///quizrelay.db``) or PostgreSQL (``postgresql://user@host/db``)."""
+
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    """Connections one process may hold: ``db_pool_size`` + ``db_max_overflow`` at most."""
+
+    redis_url: str | None = None
+    """Redis for what is live (event streams, wake-ups, cancels, the rate limiter). Unset: all of
+    it stays in this one process, which then plays the rounds itself."""
+
+    redis_pool_size: int = Field(default=20, ge=2, le=1000)
+    """Redis connections one process may open for commands (live tails share one more)."""
+
+    redis_prefix: str = Field(default="quizrelay", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    """Prefix of every Redis key (and the queue's name): deployments sharing a Redis differ here."""
+
+    worker_concurrency: int = Field(default=50, ge=1, le=1000)
+    """Rounds one worker plays at once (``quizrelay worker --concurrency`` overrides it)."""
+
+    lease_seconds: float = Field(default=10.0, ge=1.0, le=600.0)
+    """How long a worker's claim on a round lasts without a heartbeat (it beats every quarter of
+    it): a worker that died is noticed within this, plus a sweep (a quarter of it)."""
+
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    """Attempts of a round whose worker keeps getting lost, before it fails with worker_lost."""
+
+    drain_grace: float = Field(default=30.0, ge=0.0)
+    """Seconds a stopping worker lets its rounds finish before handing the rest back."""
+
+    stream_ttl: int = Field(default=300, ge=1)
+    """Seconds a finished round's stream stays in Redis (then it is read from the database)."""
+
+    migrate_on_start: bool = True
+    """Apply the database migrations at start-up (``quizrelay migrate`` does it on its own)."""
 
     agents_config_dir: Path = Field(default_factory=default_agents_config_dir)
     """Folder with the agent definitions, prompts and question categories."""
@@ -126,6 +161,19 @@ class Settings(BaseSettings):
     embedded_threads: int = Field(default=2, ge=1)
     embedded_context: int = Field(default=4096, ge=512)
     embedded_start_timeout: float = Field(default=120.0, gt=0)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                "QUIZRELAY_REDIS_URL must start with redis://, rediss:// or unix://, for example "
+                f"redis://127.0.0.1:6379/0 (got {value!r})"
+            )
+        return value
 
     @field_validator("llm_base_url")
     @classmethod
@@ -197,6 +245,10 @@ class Settings(BaseSettings):
         """Values that must never appear in logs, spans, errors or responses."""
         values = [] if self.llm_api_key is None else [self.llm_api_key.get_secret_value()]
         values += list(self.players_by_token())
+        for url in (self.database_url, self.redis_url):  # passwords inside connection URLs
+            password = urlsplit(url).password if url else None
+            if password:
+                values.append(password)
         return [value for value in values if len(value) >= 4]
 
     def players_by_token(self) -> dict[str, str]:

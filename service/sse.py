@@ -15,20 +15,23 @@ from typing import Any
 
 from fastapi.responses import StreamingResponse
 
+from .records import EventRecord
+
 HEARTBEAT_SECONDS = 15.0
 SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 
 
-def frame(event_id: int, data: dict[str, Any]) -> bytes:
-    """One SSE message; JSON never contains a raw newline, so one ``data:`` line suffices."""
-    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return f"id: {event_id}\ndata: {payload}\n\n".encode()
+def frame(event_id: int, data: dict[str, Any] | str) -> bytes:
+    """One SSE message; JSON never contains a raw newline, so one ``data:`` line suffices.
+    ``data`` is the event's JSON as the publisher encoded it (or a dict to encode)."""
+    if not isinstance(data, str):
+        data = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return f"id: {event_id}\ndata: {data}\n\n".encode()
 
 
 HEARTBEAT = b": ping\n\n"
 
-
-Batch = list[tuple[int, dict[str, Any]]]
+Batch = list[EventRecord]
 
 
 async def encode(
@@ -52,7 +55,7 @@ async def encode(
                 return
             finally:
                 pending = None
-            yield b"".join(frame(event_id, data) for event_id, data in batch)
+            yield b"".join(frame(record.id, record.json) for record in batch)
     finally:
         if pending is not None:
             pending.cancel()
@@ -69,9 +72,3 @@ def event_stream_response(
     return StreamingResponse(
         encode(batches, heartbeat=heartbeat), media_type="text/event-stream", headers=SSE_HEADERS
     )
-
-
-async def replay(records: Batch) -> AsyncIterator[Batch]:
-    """Stored records as a stream (a finished round or comparison)."""
-    if records:
-        yield records

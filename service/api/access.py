@@ -8,12 +8,13 @@ they did not exist.
 
 from __future__ import annotations
 
+import math
 import secrets
-import threading
 import time
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from limits import RateLimitItemPerMinute
 
 from .deps import StateDep
 
@@ -46,46 +47,26 @@ def visible(owner: str | None, player: str | None) -> bool:
     return player is None or owner == player
 
 
-class RateLimiter:
-    """A token bucket per client: ``per_minute`` starts, refilled continuously."""
+async def limit_starts(request: Request, state: StateDep, player: PlayerDep) -> None:
+    """Dependency of the routes that start work (rounds, comparisons): 429 when over the limit.
 
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def check(self, client: str) -> float | None:
-        """Take one start for ``client``; returns None if allowed, else seconds to wait."""
-        if self.per_minute <= 0:
-            return None
-        rate = self.per_minute / 60.0
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(client, (float(self.per_minute), now))
-            tokens = min(float(self.per_minute), tokens + (now - last) * rate)
-            if tokens < 1.0:
-                self._buckets[client] = (tokens, now)
-                return (1.0 - tokens) / rate
-            self._buckets[client] = (tokens - 1.0, now)
-            if len(self._buckets) > 10_000:  # forget idle clients rather than grow forever
-                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 120}
-            return None
-
-
-def limit_starts(request: Request, state: StateDep, player: PlayerDep) -> None:
-    """Dependency of the routes that start work (rounds, comparisons): 429 when over the limit."""
+    The limit is a moving window (the ``limits`` library) whose counters live with the other
+    live state — in this process, or in Redis, where every API process shares them."""
+    per_minute = state.settings.rate_limit_rounds_per_minute
+    if per_minute <= 0:
+        return
     client = player or (request.client.host if request.client else "unknown")
-    wait = state.limiter.check(client)
-    if wait is not None:
-        seconds = max(1, int(wait + 0.999))
-        raise HTTPException(
-            429,
-            detail=(
-                f"too many rounds started: at most {state.limiter.per_minute} per minute; "
-                f"retry in {seconds} s"
-            ),
-            headers={"Retry-After": str(seconds)},
-        )
+    item = RateLimitItemPerMinute(per_minute)
+    limiter = state.backends.limiter
+    if await limiter.hit(item, "starts", client):
+        return
+    window = await limiter.get_window_stats(item, "starts", client)
+    seconds = max(1, math.ceil(window.reset_time - time.time()))
+    raise HTTPException(
+        429,
+        detail=f"too many rounds started: at most {per_minute} per minute; retry in {seconds} s",
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 StartLimit = Depends(limit_starts)

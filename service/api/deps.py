@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Literal
 
+from agents.tracing import TracingProcessor
 from fastapi import Depends, Request
 
-from ..comparisons import ComparisonRunner
-from ..pipelines.base import PipelineSetup
+from ..backends import Backends
+from ..comparisons.service import ComparisonService
+from ..execution.service import RoundService
+from ..metrics import Metrics
 from ..questions.source import QuestionSource
-from ..rounds.runner import RoundRunner
+from ..rounds.planning import Planner
 from ..settings import Settings
+from ..storage.db import Database
 from ..storage.games import GameStore
 from ..storage.rounds import RoundStore
 from ..storage.traces import TraceStore
-from ..tracing.store_processor import StoreTracingProcessor
 
 if TYPE_CHECKING:
-    from .access import RateLimiter
+    from ..agent_specs import AgentsConfig
+    from ..execution.worker import Worker
 
 
 @dataclass
@@ -26,20 +30,29 @@ class ServiceState:
     """Everything the routes need, assembled once by the app's lifespan."""
 
     settings: Settings
-    setup: PipelineSetup
+    config: AgentsConfig
+    database: Database
+    backends: Backends
+    metrics: Metrics
     questions: QuestionSource
-    rounds: RoundStore
+    planner: Planner
+    rounds: RoundService
+    round_store: RoundStore
     games: GameStore
+    comparisons: ComparisonService
     traces: TraceStore
-    runner: RoundRunner
-    tracing: StoreTracingProcessor
-    comparisons: ComparisonRunner
-    limiter: RateLimiter
-    model_server: Literal["embedded", "remote"]
+    model_server: Literal["embedded", "remote", "none"]
+    profile: str
+    pipelines: list[str]
+    worker: Worker | None = None
+    """This process's worker, when it plays rounds itself."""
+    tracing: list[TracingProcessor] = field(default_factory=list)
+    """Where this process's rounds send their spans: the store's processor first, then OTLP's."""
 
 
 def get_state(request: Request) -> ServiceState:
-    return request.app.state.service
+    state: ServiceState = request.app.state.service
+    return state
 
 
 StateDep = Annotated[ServiceState, Depends(get_state)]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query
 
 from .. import games
-from ..rounds.runner import new_id
+from ..execution.service import new_id
 from .access import PlayerDep, visible
 from .deps import StateDep
 from .schemas import GameRequest
@@ -34,8 +33,7 @@ async def create_game(body: GameRequest, state: StateDep, player: PlayerDep) -> 
             ],
         )
     settings = {"categories": body.categories, "difficulty": body.difficulty, "rounds": body.rounds}
-    row = await asyncio.to_thread(
-        state.games.create_game,
+    row = await state.games.create_game(
         new_id("game"),
         name=body.name,
         pipeline=body.pipeline,
@@ -47,15 +45,15 @@ async def create_game(body: GameRequest, state: StateDep, player: PlayerDep) -> 
 
 
 @router.get("/api/games")
-def list_games(
+async def list_games(
     state: StateDep,
     player: PlayerDep,
     limit: int = Query(default=50, ge=1, le=200),
     offset: int = Query(default=0, ge=0, le=1_000_000_000),
 ) -> dict[str, Any]:
     """Games, newest first, each with its score (a player's own, when the API has tokens)."""
-    rows, total = state.games.list_games(limit=limit, offset=offset, owner=player)
-    rounds = state.games.all_rounds_of_games([row.id for row in rows])
+    rows, total = await state.games.list_games(limit=limit, offset=offset, owner=player)
+    rounds = await state.games.all_rounds_of_games([row.id for row in rows])
     return {
         "items": [games.game_out(row, rounds[row.id], with_rounds=False) for row in rows],
         "total": total,
@@ -65,15 +63,15 @@ def list_games(
 
 
 @router.get("/api/games/{game_id}")
-def get_game(game_id: str, state: StateDep, player: PlayerDep) -> dict[str, Any]:
+async def get_game(game_id: str, state: StateDep, player: PlayerDep) -> dict[str, Any]:
     """The game, its score and its rounds (with links to their traces)."""
-    row = state.games.get_game(game_id)
+    row = await state.games.get_game(game_id)
     if row is None or not visible(row.owner, player):
         raise HTTPException(404, detail=f"no game with id {game_id!r}")
-    return games.game_out(row, state.games.rounds_of(game_id), with_rounds=True)
+    return games.game_out(row, await state.games.rounds_of(game_id), with_rounds=True)
 
 
 @router.get("/api/leaderboard")
-def leaderboard(state: StateDep) -> dict[str, Any]:
+async def leaderboard(state: StateDep) -> dict[str, Any]:
     """Accuracy across all finished rounds, per mode, pipeline and model."""
-    return {"entries": games.leaderboard(state.games.finished_rounds())}
+    return {"entries": games.leaderboard(await state.games.finished_rounds())}

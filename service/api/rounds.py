@@ -1,21 +1,26 @@
-"""Round routes: start a round (an SSE stream), read it back, re-attach to its events."""
+"""Round routes: start a round (an SSE stream), read it back, re-attach, answer, cancel.
+
+The routes are thin: they validate, then ask :class:`~quizrelay.execution.service.RoundService`,
+which works the same whichever process (or machine) plays the round.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Header, HTTPException, Query
 from fastapi.responses import StreamingResponse
 
 from .. import games
-from ..rounds.player import AnswerRejected
-from ..rounds.runner import InvalidRoundRequest, LiveRound
-from ..sse import event_stream_response, replay
+from ..execution.following import StopRule
+from ..rounds.planning import InvalidRoundRequest, RoundPlan
+from ..sse import event_stream_response
+from ..storage.rounds import AnswerRejected
 from ..storage.tables import RoundRow
+from ..vocabulary import FINISHED, round_links
 from .access import PlayerDep, StartLimit, visible
 from .deps import ServiceState, StateDep
-from .schemas import AnswerRequest, RoundError, RoundOut, RoundRequest
+from .schemas import AnswerRequest, CancelRequest, RoundError, RoundOut, RoundRequest
 
 router = APIRouter(prefix="/api/rounds", tags=["rounds"])
 
@@ -24,10 +29,54 @@ SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def unprocessable(field: str, message: str) -> HTTPException:
+def unprocessable(field: str, message: str, *, where: str = "body") -> HTTPException:
     """A 422 shaped like FastAPI's own validation errors, naming the field."""
-    return HTTPException(
-        422, detail=[{"loc": ["body", field], "msg": message, "type": "value_error"}]
+    loc = [where, *field.split(".")]
+    return HTTPException(422, detail=[{"loc": loc, "msg": message, "type": "value_error"}])
+
+
+def not_found(round_id: str) -> HTTPException:
+    return HTTPException(404, detail=f"no round with id {round_id!r}")
+
+
+async def plan_round(
+    state: ServiceState, request: dict[str, Any], player: str | None, *, where: str = "body"
+) -> RoundPlan:
+    """A request's round as a plan: a game's defaults filled in, the rest validated (a 422
+    naming the field, a 404 for another player's game, a 409 for a game that is over)."""
+    game_id = request.get("game_id")
+    if game_id is not None:
+        game = await state.games.get_game(game_id)
+        if game is not None and not visible(game.owner, player):
+            raise HTTPException(404, detail=f"no game with id {game_id!r}")
+        if game is not None:
+            played = await state.round_store.count_in_game(game_id)
+            try:
+                defaults = games.next_round_defaults(game, played)
+            except games.GameClosed as exc:
+                raise HTTPException(409, detail=str(exc)) from exc
+            request["pipeline"] = request.get("pipeline") or defaults.pipeline
+            request["mode"] = request.get("mode") or defaults.mode
+            request["model"] = request.get("model") or defaults.model
+            if request.get("question") is None:
+                request["category"] = request.get("category") or defaults.category
+            request["difficulty"] = request.get("difficulty") or defaults.difficulty
+    if request.get("pipeline") is None:
+        raise unprocessable(
+            "pipeline", "Field required (or give the game_id of a game that sets it)", where=where
+        )
+    request["mode"] = request.get("mode") or "ai"
+    try:
+        return state.planner.plan(**request, owner=player)
+    except InvalidRoundRequest as exc:
+        raise unprocessable(exc.field, exc.message, where=where) from exc
+
+
+def stream(
+    state: ServiceState, round_id: str, after: int, *, stop: StopRule = "run"
+) -> StreamingResponse:
+    return event_stream_response(
+        state.rounds.events(round_id, after, stop=stop), heartbeat=state.settings.sse_heartbeat
     )
 
 
@@ -36,33 +85,16 @@ def unprocessable(field: str, message: str) -> HTTPException:
 )
 async def start_round(body: RoundRequest, state: StateDep, player: PlayerDep) -> StreamingResponse:
     """Play a round and stream it as Server-Sent Events (AG-UI events, each with an ``id:``)."""
-    request = body.model_dump()
-    if body.game_id is not None:
-        game = await asyncio.to_thread(state.games.get_game, body.game_id)
-        if game is not None and not visible(game.owner, player):
-            raise HTTPException(404, detail=f"no game with id {body.game_id!r}")
-        if game is not None:
-            played = await asyncio.to_thread(state.games.count_rounds, body.game_id)
-            try:
-                defaults = games.next_round_defaults(game, played)
-            except games.GameClosed as exc:
-                raise HTTPException(409, detail=str(exc)) from exc
-            request["pipeline"] = request["pipeline"] or defaults.pipeline
-            request["mode"] = request["mode"] or defaults.mode
-            if request["question"] is None:
-                request["category"] = request["category"] or defaults.category
-            request["difficulty"] = request["difficulty"] or defaults.difficulty
-    if request["pipeline"] is None:
-        raise unprocessable(
-            "pipeline", "Field required (or give the game_id of a game that sets it)"
-        )
-    request["mode"] = request["mode"] or "ai"
-    try:
-        plan = state.runner.plan(**request, owner=player)
-    except InvalidRoundRequest as exc:
-        raise unprocessable(exc.field, exc.message) from exc
-    live = await state.runner.start(plan)
-    return _stream(state, live, 0)
+    plan = await plan_round(state, body.model_dump(), player)
+    started = await state.rounds.start(plan)
+    return stream(state, started.id, 0)
+
+
+async def visible_round(state: ServiceState, round_id: str, player: str | None) -> RoundRow:
+    row = await state.rounds.get(round_id)
+    if row is None or not visible(row.owner, player):
+        raise not_found(round_id)
+    return row
 
 
 @router.post(
@@ -77,58 +109,35 @@ async def start_round(body: RoundRequest, state: StateDep, player: PlayerDep) ->
 async def answer_round(
     round_id: str, body: AnswerRequest, state: StateDep, player: PlayerDep
 ) -> StreamingResponse:
-    """Answer a human round: streams the Judge's part as the round's second run."""
-    await _check_visible(state, round_id, player)
+    """Answer a human round: streams the Judge's part as the round's second run. Any API
+    process takes it, whichever worker asked the question."""
+    await visible_round(state, round_id, player)
     try:
-        if round_id in state.runner.live:  # on the event loop: it wakes the waiting round
-            live, after = state.runner.submit_answer(round_id, body.answer)
-        else:  # finished or unknown: only the database can say which
-            live, after = await asyncio.to_thread(state.runner.submit_answer, round_id, body.answer)
+        after = await state.rounds.answer(round_id, body.answer)
     except KeyError:
-        raise _not_found(round_id) from None
+        raise not_found(round_id) from None
     except AnswerRejected as exc:
         raise HTTPException(409, detail=exc.reason) from exc
-    return _stream(state, live, after)
+    return stream(state, round_id, after)
 
 
-def _stream(
-    state: ServiceState, live: LiveRound, after: int, *, until_run_end: bool = True
-) -> StreamingResponse:
-    """A round's events as SSE; while the client listens the round counts it (see
-    ``RoundRunner.watch`` for what happens when the last one leaves)."""
-    records = state.runner.watch(
-        live, live.log.subscribe(after, until_run_end=until_run_end, until_paused=not until_run_end)
-    )
-    return event_stream_response(records, heartbeat=state.settings.sse_heartbeat)
-
-
-async def _check_visible(state: ServiceState, round_id: str, player: str | None) -> None:
-    if player is None:
-        return
-    live = state.runner.live.get(round_id)
-    owner = (
-        live.owner
-        if live is not None
-        else getattr(await asyncio.to_thread(state.rounds.get_round, round_id), "owner", None)
-    )
-    if owner != player:
-        raise _not_found(round_id)
-
-
-def _not_found(round_id: str) -> HTTPException:
-    return HTTPException(404, detail=f"no round with id {round_id!r}")
+@router.post("/{round_id}/cancel", response_model=RoundOut)
+async def cancel_round(
+    round_id: str, state: StateDep, player: PlayerDep, body: CancelRequest | None = None
+) -> RoundOut:
+    """End the round as ``cancelled``, wherever it runs (it stops at once if it is waiting to
+    start or for its player). Cancelling a round that is over changes nothing."""
+    row = await visible_round(state, round_id, player)
+    reason = (body.reason if body and body.reason else None) or "Cancelled on request."
+    if row.status not in FINISHED:
+        row = await state.rounds.cancel(round_id, reason)
+    return row_out(row)
 
 
 @router.get("/{round_id}", response_model=RoundOut)
-def get_round(round_id: str, state: StateDep, player: PlayerDep) -> RoundOut:
-    """The round as stored, or as it stands now if it is still being played."""
-    live = state.runner.live.get(round_id)
-    row = state.rounds.get_round(round_id)
-    if row is None or not visible(row.owner, player):
-        raise _not_found(round_id)
-    if live is not None:
-        return _live_round_out(row, live)
-    return _row_out(row)
+async def get_round(round_id: str, state: StateDep, player: PlayerDep) -> RoundOut:
+    """The round as stored: while it is played, as its last checkpoint left it."""
+    return row_out(await visible_round(state, round_id, player))
 
 
 @router.get("/{round_id}/events", response_class=StreamingResponse, responses=SSE_RESPONSE)
@@ -141,36 +150,19 @@ async def round_events(
     ),
     last_event_id: str | None = Header(default=None, alias="Last-Event-ID"),
 ) -> StreamingResponse:
-    """Re-attach to a round's events: missed ones first, then live ones until the round ends.
-
-    ``Last-Event-ID`` (sent by a reconnecting ``EventSource``) wins over ``after``."""
+    """Re-attach to a round's events: missed ones first, then live ones until the round ends
+    (or waits for its player). ``Last-Event-ID`` (a reconnecting ``EventSource``) wins over
+    ``after``. Any API process serves any round's events."""
     if last_event_id is not None:
         if not last_event_id.strip().isdigit() or len(last_event_id.strip()) > 9:
             raise HTTPException(422, detail="Last-Event-ID must be the numeric id of an event")
         after = int(last_event_id)
-    live = state.runner.live.get(round_id)
-    if live is not None:
-        if not visible(live.owner, player):
-            raise _not_found(round_id)
-        return _stream(state, live, after, until_run_end=False)
-    row = await asyncio.to_thread(state.rounds.get_round, round_id)
-    if row is None or not visible(row.owner, player):
-        raise _not_found(round_id)
-    records = await asyncio.to_thread(state.rounds.events_after, round_id, after)
-    return event_stream_response(replay(records), heartbeat=state.settings.sse_heartbeat)
+    await visible_round(state, round_id, player)
+    return stream(state, round_id, after, stop="pause")
 
 
-def _links(round_id: str, trace_id: str) -> dict[str, str]:
-    return {
-        "self": f"/api/rounds/{round_id}",
-        "events": f"/api/rounds/{round_id}/events",
-        "trace": f"/api/traces/{trace_id}",
-        "trace_page": f"/traces/{trace_id}",
-    }
-
-
-def _row_out(row: RoundRow) -> RoundOut:
-    over = row.status in ("completed", "failed")
+def row_out(row: RoundRow) -> RoundOut:
+    over = row.status in FINISHED
     error = (
         RoundError(code=row.error_code, message=row.error_message or "") if row.error_code else None
     )
@@ -194,29 +186,8 @@ def _row_out(row: RoundRow) -> RoundOut:
         time_to_first_token_ms=row.time_to_first_token_ms,
         total_ms=row.total_ms,
         usage=row.usage,
+        attempt=row.attempt,
         created_at=row.created_at,
         finished_at=row.finished_at,
-        links=_links(row.id, row.trace_id),
-    )
-
-
-def _live_round_out(row: RoundRow, live: LiveRound) -> RoundOut:
-    ctx = live.ctx
-    out = _row_out(row)
-    timings = ctx.timings.as_dict()
-    failure = live.failure
-    over = live.status in ("completed", "failed")
-    return out.model_copy(
-        update={
-            "status": live.status,
-            "reference_answer": ctx.question.reference_answer if over and ctx.question else None,
-            "verdict": ctx.verdict.model_dump() if ctx.verdict else None,
-            "error": RoundError(code=failure.code, message=failure.message) if failure else None,
-            "question": ctx.question.text if ctx.question else None,
-            "category": ctx.question.category if ctx.question else ctx.category,
-            "answer": ctx.answer,
-            "answered_by": ctx.answered_by if ctx.answer is not None else None,
-            "time_to_first_token_ms": timings["time_to_first_token_ms"],
-            "usage": ctx.usage.as_dict(),
-        }
+        links=round_links(row.id, row.trace_id, human=row.mode == "human"),
     )

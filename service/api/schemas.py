@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..vocabulary import RoundStatus
+
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
@@ -82,6 +84,14 @@ class ComparisonRequest(BaseModel):
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
 
 
+class CancelRequest(BaseModel):
+    """Why the round is cancelled (shown in its RUN_ERROR)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=300)
+
+
 class AnswerRequest(BaseModel):
     """A player's answer to a human round. It is judged as an answer, whatever it says."""
 
@@ -116,7 +126,7 @@ class RoundOut(BaseModel):
     game_id: str
     pipeline: str
     mode: str
-    status: Literal["running", "awaiting_answer", "completed", "failed"]
+    status: RoundStatus
     model: str
     category: str
     difficulty: str
@@ -131,6 +141,8 @@ class RoundOut(BaseModel):
     time_to_first_token_ms: float | None
     total_ms: float | None
     usage: dict[str, Any] | None
+    attempt: int
+    """How many times a worker took the round up (more than 1: it was resumed)."""
     created_at: datetime | None
     finished_at: datetime | None
     links: dict[str, str]
@@ -139,6 +151,13 @@ class RoundOut(BaseModel):
 class HealthOut(BaseModel):
     status: Literal["ok"]
     model: str
-    model_server: Literal["embedded", "remote"]
+    model_server: Literal["embedded", "remote", "none"]
+    """``none``: this process plays no rounds (an API process; its workers have the model)."""
     profile: str
     pipelines: list[str]
+    mode: Literal["memory", "redis"]
+    """``memory``: one process does everything; ``redis``: API and worker processes share work."""
+    dependencies: dict[str, str]
+    """``ok`` or ``down: <why>`` for the database and (distributed) Redis."""
+    worker: dict[str, Any] | None
+    """This process's worker (id, rounds running, draining), if it has one."""

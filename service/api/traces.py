@@ -15,21 +15,20 @@ from .deps import ServiceState, StateDep
 router = APIRouter(prefix="/api/traces", tags=["traces"])
 
 
-def load_view(state: ServiceState, trace_id: str, player: str | None = None) -> TraceView:
-    state.tracing.flush()
-    row = state.traces.get_trace(trace_id)
+async def load_view(state: ServiceState, trace_id: str, player: str | None = None) -> TraceView:
+    row = await state.traces.get_trace(trace_id)
     if row is None or not visible(row.owner, player):
         raise HTTPException(
             404, detail=f"no trace with id {trace_id!r} (it may have been removed by retention)"
         )
-    return build_view(row, state.traces.spans(trace_id), state.setup.config.prices)
+    return build_view(row, await state.traces.spans(trace_id), state.config.prices)
 
 
 @router.get("")
-def list_traces(
+async def list_traces(
     state: StateDep,
     player: PlayerDep,
-    pipeline: Literal["agents", "chat"] | None = None,
+    pipeline: str | None = Query(default=None, max_length=32),
     game_id: str | None = Query(default=None, max_length=64),
     status: Literal["running", "ok", "error"] | None = None,
     since: datetime | None = Query(
@@ -42,13 +41,12 @@ def list_traces(
     offset: int = Query(default=0, ge=0, le=1_000_000_000),
 ) -> dict[str, Any]:
     """Traces, newest first, each with its totals (duration, model calls, tokens, cost)."""
-    state.tracing.flush()
     where = TraceFilter(
         pipeline=pipeline, game_id=game_id, status=status, since=since, until=until, owner=player
     )
-    rows, total = state.traces.list_traces(where, limit=limit, offset=offset)
-    spans = state.traces.spans_of([row.id for row in rows])
-    prices = state.setup.config.prices
+    rows, total = await state.traces.list_traces(where, limit=limit, offset=offset)
+    spans = await state.traces.spans_of([row.id for row in rows])
+    prices = state.config.prices
     items = []
     for row in rows:
         view = build_view(row, spans[row.id], prices)
@@ -66,21 +64,21 @@ def list_traces(
 
 
 @router.get("/compare")
-def compare_traces(
+async def compare_traces(
     state: StateDep,
     player: PlayerDep,
     a: str = Query(description="trace id of the left side (e.g. an agents round)"),
     b: str = Query(description="trace id of the right side (e.g. a chat round)"),
 ) -> dict[str, Any]:
     """Two traces aligned by role (Questioner, Answerer, Judge) with b − a differences."""
-    left, right = load_view(state, a, player), load_view(state, b, player)
+    left, right = await load_view(state, a, player), await load_view(state, b, player)
     result = compare_views(left, right)
     result["spans"] = {"a": left.as_dict()["spans"], "b": right.as_dict()["spans"]}
     return result
 
 
 @router.get("/{trace_id}")
-def get_trace(
+async def get_trace(
     trace_id: str,
     state: StateDep,
     player: PlayerDep,
@@ -88,4 +86,4 @@ def get_trace(
 ) -> dict[str, Any]:
     """The trace, its spans in tree order on one time axis (``start_ms``, ``duration_ms``,
     ``depth``), and tokens, calls and cost rolled up per role and in total."""
-    return load_view(state, trace_id, player).as_dict(include_data=content)
+    return (await load_view(state, trace_id, player)).as_dict(include_data=content)

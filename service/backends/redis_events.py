@@ -75,7 +75,7 @@ return current
 """
 
 
-def _record(entry_id: bytes, fields: dict[bytes, bytes]) -> EventRecord:
+def _record(entry_id: Any, fields: Any) -> EventRecord:
     return EventRecord(
         id=int(entry_id.split(b"-", 1)[0]),
         type=fields[b"t"].decode(),
@@ -138,7 +138,7 @@ class RedisEventLog:
         records: list[EventRecord] = []
         start = f"({after}-0" if after > 0 else "-"
         while True:
-            entries = await self.client.xrange(self.key(stream), start, "+", count=1000)
+            entries: Any = await self.client.xrange(self.key(stream), start, "+", count=1000)
             records += [_record(entry_id, fields) for entry_id, fields in entries]
             if len(entries) < 1000:
                 return records
@@ -237,7 +237,7 @@ class StreamHub:
             if not self._readers:
                 self._has_readers.clear()
                 await self._has_readers.wait()
-            streams = {self._control: self._control_position}
+            streams: dict[Any, Any] = {self._control: self._control_position}
             for key, readers in self._readers.items():
                 streams[key] = f"{min(reader.position for reader in readers)}-0"
             try:

@@ -23,6 +23,7 @@ from typing import Any
 from redis.asyncio import Redis
 from saq import Worker as SaqWorker
 from saq.queue.redis import RedisQueue
+from saq.types import TimersDict
 
 from ..execution.ports import Job, JobHandler, JobKind
 
@@ -31,6 +32,11 @@ logger = logging.getLogger(__name__)
 FUNCTION = "quizrelay_job"
 DEQUEUE_TIMEOUT = 5.0
 """Seconds one blocking dequeue waits; below the client's socket timeout."""
+
+
+TIMERS: TimersDict = {"schedule": 1, "sweep": 60, "abort": 5, "worker_info": 10}
+"""SAQ's upkeep: sweeping often makes its pick-up race worse (see the README); aborts are not
+used (cancels travel on our own channel)."""
 
 
 class _QuietWorker(SaqWorker):
@@ -81,7 +87,7 @@ class SaqQueue:
             functions=[(FUNCTION, run)],
             concurrency=concurrency,
             dequeue_timeout=DEQUEUE_TIMEOUT,
-            timers={"sweep": 60, "abort": 5, "stats": 10, "worker_info": 10},
+            timers=TIMERS,
             shutdown_grace_period_s=0,
         )
         await self._worker.start()

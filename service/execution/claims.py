@@ -26,7 +26,8 @@ from ..storage.db import Database
 from ..storage.tables import ComparisonRow, RoundRow, utcnow
 from .ports import Job, JobKind
 
-CLAIMABLE = {"round": RoundRow, "comparison": ComparisonRow}
+ClaimableTable = type[RoundRow] | type[ComparisonRow]
+CLAIMABLE: dict[JobKind, ClaimableTable] = {"round": RoundRow, "comparison": ComparisonRow}
 
 
 class ClaimLost(Exception):
@@ -53,7 +54,7 @@ class Claim:
         return f"{self.kind}:{self.id}"
 
     @property
-    def table(self) -> type[RoundRow] | type[ComparisonRow]:
+    def table(self) -> ClaimableTable:
         return CLAIMABLE[self.kind]
 
 

@@ -19,12 +19,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from agents.tracing import trace
+from agents.tracing import TracingProcessor, trace
 
 from .. import errors
 from ..events import RESUMED, ROUND, USAGE, RoundEvents
@@ -35,6 +35,7 @@ from ..rounds.record import round_row_fields, round_summary
 from ..storage.db import Database
 from ..storage.rounds import RoundStore
 from ..storage.tables import RoundRow, utcnow
+from ..tracing.router import TraceRouter
 from .claims import Claim, ClaimLost, Claims
 from .ports import EventLog, Job, RoundQueue
 from .progress import hand_back, save_progress, stream_history
@@ -97,6 +98,9 @@ class RoundExecutor:
         lease_seconds: float,
         secrets: Iterable[str] = (),
         on_outcome: Callable[[str, dict[str, Any] | None, str | None], None] | None = None,
+        trace_processors: Sequence[TracingProcessor] = (),
+        router: TraceRouter | None = None,
+        flush_traces: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.db = database
         self.rounds = rounds
@@ -111,6 +115,9 @@ class RoundExecutor:
         self.heartbeat_interval = max(0.2, lease_seconds / 4)
         self.secrets = list(secrets)
         self.on_outcome = on_outcome
+        self.trace_processors = list(trace_processors)
+        self.router = router
+        self.flush_traces = flush_traces
         self.live: dict[str, Attempt] = {}
         self._idle = asyncio.Event()
         self._idle.set()
@@ -118,8 +125,14 @@ class RoundExecutor:
     def running(self) -> int:
         return len(self.live)
 
+    async def idle(self) -> None:
+        await self._idle.wait()
+
     # The worker's side ------------------------------------------------------------------------
     async def run(self, claim: Claim) -> None:
+        """Run the claimed attempt to its end. The attempt is a task of its own: whoever awaits
+        this (a queue's job, a comparison) being cancelled does not cancel the round — only a
+        cancel request (:meth:`cancel`), a hand-back or a lost claim ends it early."""
         row = await self.rounds.get(claim.id)
         if row is None:
             return
@@ -127,15 +140,15 @@ class RoundExecutor:
         self.live[claim.id] = attempt
         self._idle.clear()
         self.metrics.rounds_running.inc()
-        attempt.task = asyncio.create_task(self._play(attempt), name=f"round {claim.id}")
+        attempt.task = asyncio.create_task(self._attempt(attempt), name=f"round {claim.id}")
+        await asyncio.shield(attempt.task)
+
+    async def _attempt(self, attempt: Attempt) -> None:
         try:
-            await attempt.task
-        except asyncio.CancelledError:
-            if not attempt.task.done():
-                raise
+            await self._play(attempt)
         finally:
             self.metrics.rounds_running.dec()
-            self.live.pop(claim.id, None)
+            self.live.pop(attempt.round_id, None)
             if not self.live:
                 self._idle.set()
             await attempt.publisher.close()
@@ -167,13 +180,18 @@ class RoundExecutor:
     async def _prepare(self, claim: Claim, row: RoundRow) -> Attempt:
         history = await stream_history(self.db, self.log, claim)
         holder: list[Attempt] = []
+
+        def lost() -> None:
+            if holder:
+                self._lose(holder[0])
+
         publisher = StreamPublisher(
             self.log,
             claim.stream,
             token=claim.token,
             history=history,
             secrets=self.secrets,
-            on_lost=lambda: holder and self._lose(holder[0]),
+            on_lost=lost,
         )
         publisher.stored = min(row.events_stored, len(history))
         timings = restore_timings(row, claim.checkpoint)
@@ -243,8 +261,16 @@ class RoundExecutor:
                 }
                 if row.owner is not None:
                     metadata["owner"] = row.owner
-                with trace(
-                    "quiz round", trace_id=row.trace_id, group_id=ctx.game_id, metadata=metadata
+                routing = (
+                    self.router.route(row.trace_id, self.trace_processors)
+                    if self.router is not None
+                    else contextlib.nullcontext()
+                )
+                with (
+                    routing,
+                    trace(
+                        "quiz round", trace_id=row.trace_id, group_id=ctx.game_id, metadata=metadata
+                    ),
                 ):
                     await self.pipelines.get(ctx.pipeline, ctx.model).run(ctx)
         except AwaitingPlayer:
@@ -344,6 +370,13 @@ class RoundExecutor:
         else:
             ctx.events.run_error(failure.code, failure.message)
         fields = {**round_row_fields(ctx, failure), "worker_id": None, "lease_expires_at": None}
+        if self.on_outcome is not None:
+            error = {"code": failure.code, "message": failure.message} if failure else None
+            self.on_outcome(attempt.row.trace_id, error, failure.role if failure else None)
+        if self.flush_traces is not None:  # a trace read after RUN_FINISHED has every span
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(FLUSH_TIMEOUT):
+                    await self.flush_traces()
         try:
             await save_progress(self.db, attempt.claim, publisher, fields)
         except ClaimLost:
@@ -352,12 +385,15 @@ class RoundExecutor:
         except Exception:
             logger.exception("could not store round %s; marking it failed", ctx.round_id)
             await self._store_as_failed(attempt)
-        if self.on_outcome is not None:
-            error = {"code": failure.code, "message": failure.message} if failure else None
-            self.on_outcome(attempt.row.trace_id, error, failure.role if failure else None)
         self.metrics.round_finished(ctx, failure)
         if failure is not None:
-            logger.info("round %s failed: %s (%s)", ctx.round_id, failure.code, failure.role or "-")
+            logger.warning(
+                "round %s failed: %s (role %s, attempt %d)",
+                ctx.round_id,
+                failure.code,
+                failure.role or "-",
+                attempt.claim.attempt,
+            )
         # Only now may clients see the last events: the round is stored with every one of them.
         publisher.commit()
         await self._flush(attempt)
@@ -398,7 +434,7 @@ class RoundExecutor:
         await self._flush(attempt)
         if not await hand_back(self.db, attempt.claim):
             return
-        await self.queue.submit(Job("round", attempt.round_id))
+        await self.queue.submit(Job("round", attempt.round_id, attempt.claim.attempt))
         logger.info("round %s handed back to the queue", attempt.round_id)
 
     async def _flush(self, attempt: Attempt) -> None:

@@ -36,7 +36,7 @@ def encode(event: BaseEvent, secrets: list[str]) -> tuple[str, str, bool]:
     """(type, JSON, is an interrupt) of an AG-UI event, with secrets scrubbed."""
     data = event.model_dump(mode="json", by_alias=True, exclude_none=True)
     if secrets:
-        data = scrub(data, secrets)  # type: ignore[assignment]
+        data = scrub(data, secrets)
     kind = str(data.get("type"))
     outcome = data.get("outcome")
     interrupt = (

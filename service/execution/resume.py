@@ -130,8 +130,9 @@ async def restore_context(
         timings=timings,
         usage=UsageLedger.from_dict(saved.get("usage")),
     )
-    if row.question_source == "supplied":
-        ctx.question_provider = (lambda q: lambda: q)(question)
+    if row.question_source == "supplied" and question is not None:
+        supplied = question
+        ctx.question_provider = lambda: supplied
     elif row.question_source == "dataset" and row.seed is not None:
         seed = row.seed
         ctx.question_provider = lambda: questions.draw(row.category, row.difficulty, seed)

@@ -68,8 +68,11 @@ class RoundService:
         self.disconnect_grace = disconnect_grace
         self.poll = poll
 
-    async def start(self, plan: RoundPlan, *, round_id: str | None = None) -> StartedRound:
-        """Store the round as queued and wake a worker for it."""
+    async def start(
+        self, plan: RoundPlan, *, round_id: str | None = None, wake: bool = True
+    ) -> StartedRound:
+        """Store the round as queued and wake a worker for it (``wake=False``: the caller, a
+        comparison, claims and plays it itself)."""
         started = StartedRound(round_id or new_id("round"), plan.game_id, gen_trace_id())
         supplied = plan.supplied
         await self.rounds.create_round(
@@ -134,19 +137,20 @@ class RoundService:
             "cancelled (QUIZRELAY_ON_DISCONNECT=cancel).",
         )
 
-    async def answer(self, round_id: str, answer: str) -> int:
-        """Give a human round its answer; returns the last event id before the answer's run.
-        Raises KeyError (no such round) or :class:`AnswerRejected` (the API answers 409)."""
-        after = await self.rounds.submit_answer(round_id, answer)
-        await self.queue.submit(Job("round", round_id))
+    async def answer(self, round_id: str, answer: str, *, run_id: str | None = None) -> int:
+        """Give a human round its answer; returns the last event id before the answer's run
+        (``run_id``: what that run is to be called; AG-UI clients choose it). Raises KeyError
+        (no such round) or :class:`AnswerRejected` (the API answers 409)."""
+        after, generation = await self.rounds.submit_answer(round_id, answer, run_id=run_id)
+        await self.queue.submit(Job("round", round_id, generation))
         return after
 
-    async def cancel(self, round_id: str, reason: str) -> RoundRow:
+    async def cancel(self, round_id: str, reason: str, *, run_id: str | None = None) -> RoundRow:
         """Ask for the round to end as ``cancelled``; the worker running it (or the next one to
         claim it) ends it. Raises KeyError for an unknown round."""
-        row, wake = await self.rounds.request_cancel(round_id, reason)
+        row, wake = await self.rounds.request_cancel(round_id, reason, run_id=run_id)
         if wake:
-            await self.queue.submit(Job("round", round_id))
+            await self.queue.submit(Job("round", round_id, row.attempt))
         await self.signals.cancel(round_id, reason)
         return row
 

@@ -23,7 +23,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from ..storage.db import Database
-from ..storage.tables import utcnow
+from ..storage.tables import RoundRow, utcnow
 from ..vocabulary import WORKER_LOST
 from .claims import CLAIMABLE
 from .ports import Job, JobKind, RoundQueue
@@ -31,6 +31,7 @@ from .ports import Job, JobKind, RoundQueue
 logger = logging.getLogger(__name__)
 
 BATCH = 200
+KINDS: tuple[JobKind, ...] = ("round", "comparison")
 
 
 @dataclass
@@ -74,7 +75,7 @@ class Sweeper:
 
     async def sweep(self) -> SweepReport:
         report = SweepReport()
-        for kind in CLAIMABLE:
+        for kind in KINDS:
             await self._expired_leases(kind, report)
             await self._lost_wakeups(kind, report)
         await self._answer_timeouts(report)
@@ -120,7 +121,7 @@ class Sweeper:
                 attempt,
                 "giving up" if give_up else "resuming it",
             )
-            await self.queue.submit(Job(kind, row_id))
+            await self.queue.submit(Job(kind, row_id, attempt))
             if give_up:
                 report.given_up += 1
             else:
@@ -130,30 +131,30 @@ class Sweeper:
         table = CLAIMABLE[kind]
         now = utcnow()
         async with self.db.transaction() as session:
-            ids = (
-                await session.scalars(
+            rows = (
+                await session.execute(
                     update(table)
                     .where(table.status == "queued", table.queued_at < now - self.requeue_after)
                     .values(queued_at=now)
-                    .returning(table.id)
+                    .returning(table.id, table.attempt)
                 )
             ).all()
-        for row_id in ids:
-            await self.queue.submit(Job(kind, row_id))
+        for row_id, attempt in rows:
+            await self.queue.submit(Job(kind, row_id, attempt))
             report.rewoken += 1
 
     async def _answer_timeouts(self, report: SweepReport) -> None:
-        table = CLAIMABLE["round"]
+        table = RoundRow
         now = utcnow()
         async with self.db.transaction() as session:
-            ids = (
-                await session.scalars(
+            rows = (
+                await session.execute(
                     update(table)
                     .where(table.status == "awaiting_answer", table.answer_deadline < now)
                     .values(status="queued", queued_at=now)
-                    .returning(table.id)
+                    .returning(table.id, table.attempt)
                 )
             ).all()
-        for row_id in ids:
-            await self.queue.submit(Job("round", row_id))
+        for row_id, attempt in rows:
+            await self.queue.submit(Job("round", row_id, attempt))
             report.answer_timeouts += 1

@@ -49,6 +49,10 @@ class Runnable(Protocol):
 
     def running(self) -> int: ...
 
+    async def idle(self) -> None:
+        """Return once nothing runs here."""
+        ...
+
 
 class Worker:
     def __init__(
@@ -106,9 +110,9 @@ class Worker:
         """Stop taking jobs; let running ones finish for ``grace`` s, hand the rest back."""
         self.draining = True
         await self.queue.stop()
-        deadline = asyncio.get_running_loop().time() + grace
-        while self.running() and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.05)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await asyncio.gather(*(runner.idle() for runner in self.runners.values()))
         left = self.running()
         if left:
             logger.warning("worker %s: handing %d unfinished job(s) back", self.worker_id, left)

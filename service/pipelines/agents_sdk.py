@@ -42,6 +42,7 @@ from ..agent_specs import AgentSpec
 from ..retry import RetryPolicy
 from ..rounds import prompts
 from ..rounds.context import RoundContext
+from ..rounds.player import AwaitingPlayer
 from ..rounds.tools import (
     TRANSFER_TO_ANSWERER,
     TRANSFER_TO_JUDGE,
@@ -267,7 +268,9 @@ class AgentsPipeline:
         )
 
     def build_agents(self, ctx: RoundContext) -> Agent[RoundContext]:
-        """The three agents wired together; returns the starting agent (the Questioner)."""
+        """The three agents wired together; returns the one the round starts (or resumes) with:
+        the Questioner, or — when an earlier attempt set the question, or the answer — the
+        Answerer or the Judge, so a resumed round plays on from the step it lost."""
         judge = self._agent(
             "Judge",
             ctx,
@@ -288,12 +291,16 @@ class AgentsPipeline:
                 "Answerer",
                 ctx,
                 handoffs=[to_judge],
-                model=PlayerModel(ctx.player),
+                model=PlayerModel(ctx.player, round_id=ctx.round_id),
                 call_timeout=None,
             )  # the player's time is bounded by answer_timeout
         else:
             answerer = self._agent("Answerer", ctx, handoffs=[to_judge])
         to_answerer = handoff(answerer, input_filter=remove_all_tools, is_enabled=_question_is_set)
+        if ctx.answer is not None:
+            return judge
+        if ctx.question is not None:
+            return answerer
         return self._agent("Questioner", ctx, handoffs=[to_answerer])
 
     async def run(self, ctx: RoundContext) -> None:
@@ -315,6 +322,8 @@ class AgentsPipeline:
                 translator.handle(event)
         except Exception as exc:  # cancellation (round limit, shutdown) passes through
             raise errors.failure_from_exception(exc, role=translator.current_agent) from exc
+        if ctx.player is not None and ctx.answer is None and result.last_agent.name == "Answerer":
+            raise AwaitingPlayer()  # the first run ends here: the question is out
         self._check_outcome(ctx, result.last_agent.name)
 
     @staticmethod

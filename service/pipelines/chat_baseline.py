@@ -79,38 +79,49 @@ class ChatPipeline:
         self.client = client
 
     async def run(self, ctx: RoundContext) -> None:
-        transcript: list[dict[str, Any]] = [
+        """Play the roles whose job is not done yet (all three, unless an earlier attempt of the
+        round got as far as the question or the answer).
+
+        Each role is sent its instructions and the round's kickoff, nothing more: what earlier
+        roles found (the question, the answer) is in its instructions, as in the ``agents``
+        pipeline, whose handoffs strip earlier turns. So no request ends on an earlier role's
+        assistant turn, which many servers read as a reply to continue (llama.cpp's server
+        echoes it, or refuses two in a row).
+        """
+        kickoff: list[dict[str, Any]] = [
             {"role": "user", "content": prompts.kickoff(self.setup.config, ctx)}
         ]
-        await self._play_role(
-            "Questioner", ctx, transcript, done_when=lambda: ctx.question is not None
-        )
-        if ctx.player is not None:
-            await self._player_answers(ctx, transcript)
-        else:
+        if ctx.question is None:
             await self._play_role(
-                "Answerer", ctx, transcript, done_when=lambda: ctx.answer is not None
+                "Questioner", ctx, kickoff, done_when=lambda: ctx.question is not None
             )
-        await self._play_role("Judge", ctx, transcript, done_when=lambda: ctx.verdict is not None)
+        if ctx.answer is None:
+            if ctx.player is not None:
+                await self._player_answers(ctx)
+            else:
+                await self._play_role(
+                    "Answerer", ctx, kickoff, done_when=lambda: ctx.answer is not None
+                )
+        await self._play_role("Judge", ctx, kickoff, done_when=lambda: ctx.verdict is not None)
 
-    async def _player_answers(self, ctx: RoundContext, transcript: list[dict[str, Any]]) -> None:
-        """A human round: the player's answer takes the Answerer's turn (no model call)."""
+    async def _player_answers(self, ctx: RoundContext) -> None:
+        """A human round: the player's answer takes the Answerer's turn (no model call). With no
+        answer yet, the seat ends the round's first run (:class:`AwaitingPlayer`)."""
         assert ctx.player is not None
         ctx.events.step_started("Answerer")
+        answer = await ctx.player.wait_for_answer()
         with agent_span(name="Answerer", tools=[], output_type="str"):
             with custom_span("player answer", data={"answered_by": "player"}) as span:
-                answer = await ctx.player.wait_for_answer()
                 if self.setup.include_content_in_traces:
                     span.span_data.data["answer"] = answer
             ctx.set_answer(answer)
-            transcript.append({"role": "assistant", "content": answer})
         ctx.events.step_finished()
 
     async def _play_role(
         self,
         role: str,
         ctx: RoundContext,
-        transcript: list[dict[str, Any]],
+        kickoff: list[dict[str, Any]],
         *,
         done_when: Callable[[], bool],
     ) -> None:
@@ -118,7 +129,7 @@ class ChatPipeline:
         tools = self.setup.role_tools(role, ctx)
         policy = ToolChoicePolicy(spec.tool_choice)
         system = prompts.instructions(spec, ctx, with_handoffs=False)
-        messages: list[dict[str, Any]] = [{"role": "system", "content": system}, *transcript]
+        messages: list[dict[str, Any]] = [{"role": "system", "content": system}, *kickoff]
         done: set[str] = set()
         ctx.events.step_started(role)
         with agent_span(name=role, tools=[tool.name for tool in tools], output_type="str"):
@@ -131,8 +142,6 @@ class ChatPipeline:
                 except Exception as exc:  # cancellation passes through
                     raise errors.failure_from_exception(exc, role=role) from exc
                 messages.append(reply.as_message())
-                if reply.text:
-                    transcript.append({"role": "assistant", "content": reply.text})
                 if not tools:
                     ctx.set_answer(reply.text)  # a role without tools answers in text
                 for call in reply.tool_calls:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..agent_specs import DIFFICULTIES, CategorySpec, QuestionsSpec
 from ..errors import ConfigError
-from ..rounds.models import Question
+from .models import Question
 
 FREEFORM = "freeform"
 SUPPLIED = "supplied"

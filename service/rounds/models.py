@@ -1,19 +1,21 @@
 """The round's data shapes shared by both pipelines, the API and the store.
 
-The verdict schema, the question and the usage ledger are defined once here; neither pipeline
+The verdict schema and the usage ledger are defined once here (the question in
+``questions/models.py``); neither pipeline
 has its own copy, so an ``agents`` round and a ``chat`` round produce the same JSON.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-QuestionSourceName = Literal["dataset", "supplied", "freeform"]
+from ..questions.models import Question, QuestionSourceName
+
+__all__ = ["Question", "QuestionSourceName", "RoleUsage", "RoundTimings", "UsageLedger", "Verdict"]
 
 
 class Verdict(BaseModel):
@@ -38,30 +40,6 @@ class Verdict(BaseModel):
     judge_explanation: str = ""
     """The Judge's own words. When it contradicts a conclusive check, ``explanation`` gives the
     check's reason instead, so the verdict never explains the opposite of what it says."""
-
-
-@dataclass(frozen=True)
-class Question:
-    """A question with its reference answer; the reference never reaches the Answerer."""
-
-    text: str
-    reference_answer: str
-    category: str
-    difficulty: str
-    source: QuestionSourceName
-    seed: int | None = None
-    scorer: Callable[[str], float] | None = field(default=None, compare=False, repr=False)
-    """The question's own answer scorer (reasoning-gym's ``score_answer``), when it has one."""
-
-    def public(self) -> dict[str, object]:
-        """What may be shown before the verdict: everything but the reference answer."""
-        return {
-            "text": self.text,
-            "category": self.category,
-            "difficulty": self.difficulty,
-            "source": self.source,
-            "seed": self.seed,
-        }
 
 
 @dataclass
@@ -117,6 +95,20 @@ class UsageLedger:
             "roles": {role: usage.as_dict() for role, usage in self.roles.items()},
             "total": self.total().as_dict(),
         }
+
+    @classmethod
+    def from_dict(cls, data: object) -> UsageLedger:
+        """A ledger as :meth:`as_dict` wrote it (a checkpoint's); empty for None."""
+        ledger = cls()
+        roles = data.get("roles") if isinstance(data, dict) else None
+        for role, usage in (roles or {}).items():
+            ledger.roles[role] = RoleUsage(
+                requests=int(usage.get("requests", 0)),
+                input_tokens=int(usage.get("input_tokens", 0)),
+                output_tokens=int(usage.get("output_tokens", 0)),
+                unreported_requests=int(usage.get("unreported_requests", 0)),
+            )
+        return ledger
 
 
 @dataclass

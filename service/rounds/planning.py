@@ -94,29 +94,38 @@ class Planner:
             raise InvalidRoundRequest("category", f"unknown category {category!r}; known: {names}")
         difficulty = difficulty or self.questions.default_difficulty
         game_id = game_id or new_game_id()
-        common = {
-            "pipeline": pipeline,
-            "model": model,
-            "game_id": game_id,
-            "mode": mode,
-            "owner": owner,
-            "comparison_id": comparison_id,
-            "difficulty": difficulty,
-        }
         if question is not None and reference_answer is not None:
             supplied = supplied_question(
                 question, reference_answer, category=category, difficulty=difficulty
             )
             return RoundPlan(
-                **common,
-                category=supplied.category,
-                seed=seed,
-                question_source="supplied",
-                supplied=supplied,
+                pipeline,
+                model,
+                game_id,
+                supplied.category,
+                difficulty,
+                seed,
+                "supplied",
+                supplied,
+                mode,
+                owner,
+                comparison_id,
             )
         if seed is None:
             seed = random.randrange(2**31)
         if category is None:
             category = self.questions.pick_category(seed)
         source = "freeform" if self.questions.is_freeform(category) else "dataset"
-        return RoundPlan(**common, category=category, seed=seed, question_source=source)
+        return RoundPlan(
+            pipeline,
+            model,
+            game_id,
+            category,
+            difficulty,
+            seed,
+            source,
+            None,
+            mode,
+            owner,
+            comparison_id,
+        )

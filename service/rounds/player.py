@@ -1,70 +1,42 @@
 """A human in the Answerer's seat.
 
-In a ``human`` round the round's task does not end after the question: it waits here for the
-player's answer, which arrives on another HTTP request (``POST /api/rounds/{id}/answer``). The
-first run of the round's AG-UI thread ends with ``RUN_FINISHED`` (outcome: interrupt, awaiting
-an answer); the answer starts a second run in which the Judge judges it. A round takes one
-answer, once; a round nobody answers in time fails with ``answer_timeout``.
+In a ``human`` round the first run ends once the question is asked: the pipeline asks the seat
+for the answer, the seat has none yet, and :class:`AwaitingPlayer` ends the attempt — the round
+is stored as ``awaiting_answer`` (``RUN_FINISHED`` with an interrupt outcome) and nothing waits
+in any process. The answer, posted to any API process, queues the round again; the next attempt
+finds it in the seat and the Judge judges it in the round's second run. A round takes one
+answer, once; a round nobody answers in time is queued by the sweeper and fails here with
+``answer_timeout``.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from .. import errors
 
 
-class AnswerRejected(Exception):
-    """An answer the round cannot take; ``reason`` says why (the API answers 409)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class AwaitingPlayer(Exception):
+    """The round needs its player's answer before it can go on (not a failure)."""
 
 
+@dataclass(frozen=True)
 class PlayerSeat:
-    def __init__(
-        self,
-        *,
-        timeout: float,
-        on_waiting: Callable[[], Awaitable[None]],
-        on_resumed: Callable[[], None],
-    ) -> None:
-        self.timeout = timeout
-        self._on_waiting = on_waiting
-        self._on_resumed = on_resumed
-        self._answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self.waiting = False
-        self.closed = False
+    answer: str | None = None
+    """The player's answer, once it was posted."""
+    timed_out: bool = False
+    """The player did not answer in time (``QUIZRELAY_ANSWER_TIMEOUT``)."""
+    timeout: float = 0.0
+    """Seconds the player had (for the message)."""
 
     async def wait_for_answer(self) -> str:
-        """End the current run, wait for the player's answer, start the next run, return it."""
-        if self._answer.done():
-            return self._answer.result()
-        self.waiting = True
-        await self._on_waiting()
-        try:
-            answer = await asyncio.wait_for(asyncio.shield(self._answer), self.timeout)
-        except TimeoutError:
-            self.closed = True
-            self._on_resumed()
+        """The player's answer; raises :class:`AwaitingPlayer` while there is none."""
+        if self.answer is not None:
+            return self.answer
+        if self.timed_out:
             raise errors.RoundFailure(
                 errors.ANSWER_TIMEOUT,
                 f"No answer arrived within {self.timeout:.0f} s (QUIZRELAY_ANSWER_TIMEOUT).",
                 role="Answerer",
-            ) from None
-        finally:
-            self.waiting = False
-        self._on_resumed()
-        return answer
-
-    def submit(self, answer: str) -> None:
-        """Hand the player's answer to the waiting round (called by the API)."""
-        if self._answer.done():
-            raise AnswerRejected("this round has already been answered")
-        if self.closed:
-            raise AnswerRejected("this round no longer takes an answer")
-        if not self.waiting:
-            raise AnswerRejected("the question has not been asked yet; wait for RUN_FINISHED")
-        self._answer.set_result(answer)
+            )
+        raise AwaitingPlayer()

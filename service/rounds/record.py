@@ -1,49 +1,27 @@
-"""What a round leaves behind: the live round's record, its summary and its stored fields."""
+"""What a round leaves behind: its summary (``RUN_FINISHED``'s result) and its stored fields."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
 from typing import Any
 
 from .. import errors
-from ..storage.rounds import utcnow
+from ..storage.tables import utcnow
+from ..vocabulary import round_links
 from .context import RoundContext
-from .live import RoundEventLog
 
 
-@dataclass
-class LiveRound:
-    """A round being played: its context, its event log and its task."""
-
-    ctx: RoundContext
-    log: RoundEventLog
-    trace_id: str
-    task: asyncio.Task[None] | None = None
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-    status: str = "running"
-    failure: errors.RoundFailure | None = None
-    owner: str | None = None
-    watchers: int = 0
-    """Clients streaming this round right now."""
-    cancel_reason: str | None = None
-    deadline: asyncio.Timeout | None = None
-
-
-def round_summary(live: LiveRound, failure: errors.RoundFailure | None) -> dict[str, Any]:
+def round_summary(
+    ctx: RoundContext,
+    trace_id: str,
+    failure: errors.RoundFailure | None,
+    *,
+    awaiting: bool = False,
+) -> dict[str, Any]:
     """The round as ``RUN_FINISHED`` reports it (and its ``result``)."""
-    ctx: RoundContext = live.ctx
+    status = "failed" if failure else ("awaiting_answer" if awaiting else "completed")
+    error = None
     if failure is not None:
-        status = "failed"
-    else:
-        status = "awaiting_answer" if live.status == "awaiting_answer" else "completed"
-    links = {
-        "round": f"/api/rounds/{ctx.round_id}",
-        "trace": f"/api/traces/{live.trace_id}",
-        "trace_page": f"/traces/{live.trace_id}",
-    }
-    if ctx.player is not None:
-        links["answer"] = f"/api/rounds/{ctx.round_id}/answer"
+        error = {"code": failure.code, "message": failure.message, "role": failure.role}
     return {
         "round_id": ctx.round_id,
         "game_id": ctx.game_id,
@@ -54,19 +32,16 @@ def round_summary(live: LiveRound, failure: errors.RoundFailure | None) -> dict[
         "question": ctx.question.public() if ctx.question else None,
         "answer": ctx.answer,
         "verdict": ctx.verdict.model_dump() if ctx.verdict else None,
-        "error": {"code": failure.code, "message": failure.message, "role": failure.role}
-        if failure
-        else None,
+        "error": error,
         "usage": ctx.usage.as_dict(),
         "timings": ctx.timings.as_dict(),
-        "trace_id": live.trace_id,
-        "links": links,
+        "trace_id": trace_id,
+        "links": round_links(ctx.round_id, trace_id, human=ctx.player is not None),
     }
 
 
-def round_row_fields(live: LiveRound, failure: errors.RoundFailure | None) -> dict[str, Any]:
+def round_row_fields(ctx: RoundContext, failure: errors.RoundFailure | None) -> dict[str, Any]:
     """The columns of the finished round's row."""
-    ctx = live.ctx
     timings = ctx.timings.as_dict()
     return {
         "status": "failed" if failure else "completed",
@@ -82,4 +57,5 @@ def round_row_fields(live: LiveRound, failure: errors.RoundFailure | None) -> di
         "total_ms": timings["total_ms"],
         "usage": ctx.usage.as_dict(),
         "finished_at": utcnow(),
+        "checkpoint": None,
     }

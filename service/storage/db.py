@@ -1,72 +1,94 @@
-"""Engine and sessions. Writes are short transactions; SQLite runs in WAL mode so readers
-(the API) never wait for the trace writer."""
+"""The database: one asyncio engine with a bounded pool, and transactional sessions.
+
+SQLite (aiosqlite) by default, in WAL mode so readers never wait for writers; PostgreSQL through
+psycopg 3's asyncio driver. Pool bounds come from the settings (``QUIZRELAY_DB_POOL_SIZE`` and
+``QUIZRELAY_DB_MAX_OVERFLOW``): a process never holds more connections than that. The schema is
+Alembic's business (:mod:`.migrate`), run before the engine is used.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
-from .tables import Base
+from . import migrate
+from .urls import async_url
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
 
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+    """An asyncio engine for ``url`` (which names its driver or gets the default one)."""
+    target = async_url(url)
+    if target.get_backend_name() == "sqlite":
+        if target.database and target.database != ":memory:":
+            Path(target.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(target, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_async_engine(
+        target,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=30,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
 
 
 class Database:
-    """Owns the engine and hands out transactional sessions."""
+    """Owns the engine; hands out sessions that commit together or roll back."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10) -> None:
         self.url = url
-        self.engine = make_engine(url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
-    def create_tables(self) -> None:
-        """Create missing tables, and add columns that a database made by an older version
-        lacks (additive changes only; nothing is dropped or rewritten)."""
-        Base.metadata.create_all(self.engine)
-        inspector = inspect(self.engine)
-        with self.engine.begin() as connection:
-            for table in Base.metadata.sorted_tables:
-                present = {column["name"] for column in inspector.get_columns(table.name)}
-                for column in table.columns:
-                    if column.name in present:
-                        continue
-                    column_type = column.type.compile(dialect=self.engine.dialect)
-                    connection.execute(
-                        text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {column_type}')
-                    )
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
 
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session whose work is committed together, or rolled back on any error."""
-        with self._sessions() as session, session.begin():
+    async def migrate(self) -> tuple[str | None, str]:
+        """Bring the schema to the newest revision (in a thread: Alembic is synchronous)."""
+        return await asyncio.to_thread(migrate.upgrade, self.url)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session, session.begin():
             yield session
 
-    @contextmanager
-    def reading(self) -> Iterator[Session]:
-        with self._sessions() as session:
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session:
             yield session
 
-    def close(self) -> None:
-        self.engine.dispose()
+    async def ping(self) -> None:
+        """Raise if the database cannot be reached (``/readyz``)."""
+        async with self.engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+TRANSIENT = (OperationalError, DBAPIError, OSError, ConnectionError, TimeoutError)
+"""Errors of a database that is away for a moment (restart, failover): retried, not fatal."""

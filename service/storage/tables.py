@@ -1,16 +1,42 @@
-"""The database tables (SQLAlchemy 2 ORM). SQLite by default; any SQLAlchemy URL works."""
+"""The database tables (SQLAlchemy 2 ORM), on SQLite or PostgreSQL.
+
+The schema is made and changed by Alembic migrations (``migrations/versions/``); a test checks
+that these classes and the migrations describe the same tables.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 class Base(DeclarativeBase):
     pass
+
+
+class ClaimColumns:
+    """Who runs the row now (rounds and comparisons alike); see ``execution/claims.py``."""
+
+    worker_id: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """How many times it was claimed (1 = its first run)."""
+    fencing_token: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Grows with every claim; the owner's writes must carry the current one."""
+    checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    """What a resumed attempt starts from."""
+    cancel_requested: Mapped[str | None] = mapped_column(Text)
+    """``<code>: <message>`` once someone asked for it to end (kept for a late claimer)."""
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    events_stored: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """How many of its stream's events are in ``stream_events``."""
 
 
 class GameRow(Base):
@@ -28,9 +54,14 @@ class GameRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class RoundRow(Base):
+class RoundRow(ClaimColumns, Base):
     __tablename__ = "rounds"
-    __table_args__ = (Index("ix_rounds_game", "game_id"), Index("ix_rounds_created", "created_at"))
+    __table_args__ = (
+        Index("ix_rounds_game", "game_id"),
+        Index("ix_rounds_created", "created_at"),
+        Index("ix_rounds_status_lease", "status", "lease_expires_at"),
+        Index("ix_rounds_comparison", "comparison_id"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     game_id: Mapped[str] = mapped_column(ForeignKey("games.id"))
@@ -56,16 +87,22 @@ class RoundRow(Base):
     usage: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answer_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """A human round waiting for its player: when the wait ends (``answer_timeout``)."""
+    answer_run_id: Mapped[str | None] = mapped_column(String(64))
+    """The AG-UI run id the player's answer asked for (its second run's ``runId``)."""
+    comparison_id: Mapped[str | None] = mapped_column(String(64))
 
 
-class RoundEventRow(Base):
-    """Every event a round streamed, in order, for replay after the round is over."""
+class StreamEventRow(Base):
+    """Every event of a round's or comparison's stream, in order, as it was sent."""
 
-    __tablename__ = "round_events"
+    __tablename__ = "stream_events"
 
-    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.id"), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(80), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    data: Mapped[dict[str, Any]] = mapped_column(JSON(none_as_null=True))
+    type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[str] = mapped_column(Text)
 
 
 class TraceRow(Base):
@@ -106,10 +143,11 @@ class SpanRow(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
-class ComparisonRow(Base):
-    """A run of the same questions through both pipelines, and its result."""
+class ComparisonRow(ClaimColumns, Base):
+    """The same questions played through several arms (pipeline × model), and the result."""
 
     __tablename__ = "comparisons"
+    __table_args__ = (Index("ix_comparisons_status_lease", "status", "lease_expires_at"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
@@ -117,6 +155,5 @@ class ComparisonRow(Base):
     owner: Mapped[str | None] = mapped_column(String(64))
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
-    events: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

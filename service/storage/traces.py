@@ -1,4 +1,4 @@
-"""Traces and spans in the database: written by the tracing processor, read by the API and CLI."""
+"""Traces and spans in the database: written by the store processor, read by the API and CLI."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from .db import Database
 from .tables import SpanRow, TraceRow
@@ -31,7 +32,7 @@ class TraceStore:
         self.db = database
 
     # Writes (the trace processor's thread) --------------------------------------------------
-    def write_batch(
+    async def write_batch(
         self,
         traces: list[dict[str, Any]],
         trace_ends: list[tuple[str, datetime]],
@@ -40,33 +41,37 @@ class TraceStore:
     ) -> None:
         """One transaction for a batch from the processor's queue (the SDK reports each trace
         start and each span end once, so rows are inserted without looking them up first)."""
-        with self.db.transaction() as session:
-            session.add_all(TraceRow(**trace) for trace in traces)
-            session.flush()
+        async with self.db.transaction() as session:
+            for trace in traces:  # a resumed round opens its trace again: keep the first row
+                if await session.get(TraceRow, trace["id"]) is None:
+                    session.add(TraceRow(**trace))
+            await session.flush()
             for trace_id, ended_at in trace_ends:
-                row = session.get(TraceRow, trace_id)
+                row = await session.get(TraceRow, trace_id)
                 if row is not None:
                     row.ended_at = ended_at
             session.add_all(SpanRow(**span) for span in spans)
-            session.flush()
+            await session.flush()
             for trace_id, error, role in outcomes:
-                self._apply_outcome(session, trace_id, error, role)
+                await self._apply_outcome(session, trace_id, error, role)
 
     @staticmethod
-    def _apply_outcome(
-        session: Any, trace_id: str, error: dict[str, Any] | None, role: str | None
+    async def _apply_outcome(
+        session: AsyncSession, trace_id: str, error: dict[str, Any] | None, role: str | None
     ) -> None:
-        row = session.get(TraceRow, trace_id)
+        row = await session.get(TraceRow, trace_id)
         if row is None:
             return
         row.status = "error" if error else "ok"
         row.error = error
         if error is None or role is None:
             return
-        role_spans = session.scalars(
-            select(SpanRow)
-            .where(SpanRow.trace_id == trace_id, SpanRow.kind == "agent", SpanRow.name == role)
-            .order_by(SpanRow.started_at.desc())
+        role_spans = (
+            await session.scalars(
+                select(SpanRow)
+                .where(SpanRow.trace_id == trace_id, SpanRow.kind == "agent", SpanRow.name == role)
+                .order_by(SpanRow.started_at.desc())
+            )
         ).all()
         if role_spans and not any(span.error for span in role_spans):
             role_spans[0].error = {
@@ -74,49 +79,49 @@ class TraceStore:
                 "data": {"code": error.get("code")},
             }
 
-    def prune(self, *, max_traces: int | None, max_age_days: float | None) -> int:
+    async def prune(self, *, max_traces: int | None, max_age_days: float | None) -> int:
         """Remove the oldest traces (and only their spans) beyond the caps; returns how many."""
         removed = 0
-        with self.db.transaction() as session:
+        async with self.db.transaction() as session:
             doomed: set[str] = set()
             if max_age_days is not None:
                 cutoff = datetime.now(UTC) - timedelta(days=max_age_days)
                 doomed.update(
-                    session.scalars(select(TraceRow.id).where(TraceRow.started_at < cutoff))
+                    await session.scalars(select(TraceRow.id).where(TraceRow.started_at < cutoff))
                 )
             if max_traces is not None:
                 doomed.update(
-                    session.scalars(
+                    await session.scalars(
                         select(TraceRow.id).order_by(TraceRow.started_at.desc()).offset(max_traces)
                     )
                 )
             for chunk_start in range(0, len(doomed), 500):
                 chunk = list(doomed)[chunk_start : chunk_start + 500]
-                session.execute(delete(SpanRow).where(SpanRow.trace_id.in_(chunk)))
-                session.execute(delete(TraceRow).where(TraceRow.id.in_(chunk)))
+                await session.execute(delete(SpanRow).where(SpanRow.trace_id.in_(chunk)))
+                await session.execute(delete(TraceRow).where(TraceRow.id.in_(chunk)))
                 removed += len(chunk)
         return removed
 
     # Reads ----------------------------------------------------------------------------------
-    def get_trace(self, trace_id: str) -> TraceRow | None:
-        with self.db.reading() as session:
-            return session.get(TraceRow, trace_id)
+    async def get_trace(self, trace_id: str) -> TraceRow | None:
+        async with self.db.reading() as session:
+            return await session.get(TraceRow, trace_id)
 
-    def spans(self, trace_id: str) -> list[SpanRow]:
-        with self.db.reading() as session:
-            rows = session.scalars(
+    async def spans(self, trace_id: str) -> list[SpanRow]:
+        async with self.db.reading() as session:
+            rows = await session.scalars(
                 select(SpanRow)
                 .where(SpanRow.trace_id == trace_id)
                 .order_by(SpanRow.started_at, SpanRow.id)
             )
             return list(rows)
 
-    def spans_of(self, trace_ids: list[str]) -> dict[str, list[SpanRow]]:
+    async def spans_of(self, trace_ids: list[str]) -> dict[str, list[SpanRow]]:
         result: dict[str, list[SpanRow]] = {trace_id: [] for trace_id in trace_ids}
         if not trace_ids:
             return result
-        with self.db.reading() as session:
-            rows = session.scalars(
+        async with self.db.reading() as session:
+            rows = await session.scalars(
                 select(SpanRow)
                 .where(SpanRow.trace_id.in_(trace_ids))
                 .order_by(SpanRow.started_at, SpanRow.id)
@@ -125,7 +130,7 @@ class TraceStore:
                 result[row.trace_id].append(row)
         return result
 
-    def list_traces(
+    async def list_traces(
         self, where: TraceFilter, *, limit: int, offset: int
     ) -> tuple[list[TraceRow], int]:
         """Traces matching ``where``, newest first, and how many match in all."""
@@ -142,11 +147,10 @@ class TraceStore:
             conditions.append(TraceRow.started_at <= where.until)
         if where.owner is not None:
             conditions.append(TraceRow.owner == where.owner)
-        with self.db.reading() as session:
-            total = (
-                session.scalar(select(func.count()).select_from(TraceRow).where(*conditions)) or 0
-            )
-            rows = session.scalars(
+        async with self.db.reading() as session:
+            count = select(func.count()).select_from(TraceRow).where(*conditions)
+            total = await session.scalar(count) or 0
+            rows = await session.scalars(
                 select(TraceRow)
                 .where(*conditions)
                 .order_by(TraceRow.started_at.desc(), TraceRow.id.desc())

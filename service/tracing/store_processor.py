@@ -1,21 +1,19 @@
-"""A local ``TracingProcessor`` that keeps every trace and span in the database.
+"""A ``TracingProcessor`` that keeps every trace and span in the database.
 
-Installed with ``set_trace_processors([...])`` it *replaces* the SDK's default exporter, so no
-trace is sent to OpenAI's backend and no "OPENAI_API_KEY is not set" warning appears offline.
-Both pipelines feed it: the Agents SDK creates its spans itself, the baseline creates the same
-span types by hand.
-
-The SDK calls processors synchronously on the event loop, so this one only queues; a writer
-thread turns the queue into short transactions. API keys are scrubbed before anything is
-queued.
+The :mod:`.router` sends it the spans of this app's rounds: the Agents SDK creates its spans
+itself, the baseline creates the same span types by hand, so both pipelines land here. The SDK
+calls processors synchronously, so this one only queues (API keys scrubbed first); a writer task
+on the app's event loop turns the queue into short transactions. A round awaits
+:meth:`StoreTracingProcessor.flush` before its last event is shown, so a trace read right after
+``RUN_FINISHED`` — from any process — has every span.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-import queue
 import threading
-import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +26,7 @@ from .annotations import pop_first_token
 
 logger = logging.getLogger(__name__)
 
-_STOP = object()
+BATCH = 500
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -49,21 +47,28 @@ def span_name(data: dict[str, Any]) -> str:
 
 
 class StoreTracingProcessor(TracingProcessor):
-    """Queues traces and spans for a writer thread that stores them with :class:`TraceStore`."""
+    """Queues traces and spans for a writer task that stores them with :class:`TraceStore`."""
 
     def __init__(self, store: TraceStore, *, secrets: Iterable[str] = ()) -> None:
         self.store = store
         self.secrets = list(secrets)
-        self._queue: queue.Queue[Any] = queue.Queue()
-        self._writer = threading.Thread(target=self._write_loop, name="trace-writer", daemon=True)
-        self._writer.start()
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
+        self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._writer = asyncio.create_task(self._write_loop(), name="trace writer")
+
+    def _put(self, item: tuple[str, Any]) -> None:
+        if threading.get_ident() == self._thread:
+            self._queue.put_nowait(item)
+        else:  # a span ended in a worker thread
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
 
     # TracingProcessor interface (called on the event loop: must not block) -----------------
     def on_trace_start(self, trace: Trace) -> None:
         exported = trace.export() or {}
         metadata = scrub(exported.get("metadata") or {}, self.secrets)
         assert isinstance(metadata, dict)
-        self._queue.put(
+        self._put(
             (
                 "trace",
                 {
@@ -80,7 +85,7 @@ class StoreTracingProcessor(TracingProcessor):
         )
 
     def on_trace_end(self, trace: Trace) -> None:
-        self._queue.put(("trace_end", (trace.trace_id, datetime.now(UTC))))
+        self._put(("trace_end", (trace.trace_id, datetime.now(UTC))))
 
     def on_span_start(self, span: Span[Any]) -> None:
         return None
@@ -96,7 +101,7 @@ class StoreTracingProcessor(TracingProcessor):
         first_token_at = pop_first_token(exported["id"])
         if first_token_at is not None and started_at is not None:
             data["ttft_ms"] = round((first_token_at - started_at).total_seconds() * 1000.0, 1)
-        self._queue.put(
+        self._put(
             (
                 "span",
                 {
@@ -121,56 +126,48 @@ class StoreTracingProcessor(TracingProcessor):
         fails no call, yet the failure belongs to its agent)."""
         if error is not None:
             error = scrub(error, self.secrets)
-        self._queue.put(("outcome", (trace_id, error, role)))
+        self._put(("outcome", (trace_id, error, role)))
 
     def force_flush(self) -> None:
-        """Block until everything queued so far is stored (tests and shutdown use it)."""
-        self._queue.join()
+        """The SDK's synchronous flush: nothing to do here, the writer is a task (await
+        :meth:`flush` instead)."""
+        return None
 
-    def flush(self, timeout: float = 2.0) -> bool:
-        """Wait up to ``timeout`` s for queued records to be stored (reads call this so a trace
-        read right after its round shows every span); True if the queue drained."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.01)
-        return True
+    async def flush(self) -> None:
+        """Wait until everything queued so far is stored."""
+        await self._queue.join()
 
     def shutdown(self) -> None:
-        if self._writer.is_alive():
-            self._queue.put(_STOP)
-            self._writer.join(timeout=10)
+        return None
 
-    # Writer thread ---------------------------------------------------------------------------
-    def _write_loop(self) -> None:
+    async def close(self) -> None:
+        """Store what is queued, then stop the writer."""
+        try:
+            async with asyncio.timeout(10):
+                await self.flush()
+        except TimeoutError:
+            logger.warning("trace writer: %d record(s) not stored at shutdown", self._queue.qsize())
+        self._writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer
+
+    # The writer task ---------------------------------------------------------------------------
+    async def _write_loop(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is _STOP:
-                self._queue.task_done()
-                return
-            batch = [first]
-            while len(batch) < 500:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    self._queue.put(_STOP)  # handled after this batch
-                    self._queue.task_done()
-                    break
-                batch.append(item)
+            batch = [await self._queue.get()]
+            while len(batch) < BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
             try:
-                self._write(batch)
+                await self._write(batch)
             except Exception:  # keep the writer alive; the failure is logged with its cause
                 logger.exception("could not store %d trace records", len(batch))
             finally:
                 for _ in batch:
                     self._queue.task_done()
 
-    def _write(self, batch: list[tuple[str, Any]]) -> None:
+    async def _write(self, batch: list[tuple[str, Any]]) -> None:
         traces = [payload for kind, payload in batch if kind == "trace"]
         ends = [payload for kind, payload in batch if kind == "trace_end"]
         spans = [payload for kind, payload in batch if kind == "span"]
         outcomes = [payload for kind, payload in batch if kind == "outcome"]
-        self.store.write_batch(traces, ends, spans, outcomes)
+        await self.store.write_batch(traces, ends, spans, outcomes)

@@ -97,12 +97,21 @@ def test_categories_health_and_docs(api, http):
     assert categories["number_sequence"]["difficulties"] == ["easy", "medium", "hard"]
     assert categories["freeform"]["verified"] is False
     health = http.get(f"{api}/healthz").json()
+    worker = health.pop("worker")
     assert health == {
         "status": "ok",
         "model": "scripted-model",
         "model_server": "remote",
         "profile": "generic",
         "pipelines": ["agents", "chat"],
+        "mode": "memory",
+        "dependencies": {"database": "ok"},
+    }
+    assert worker["running"] == 0 and worker["draining"] is False and worker["id"]
+    ready = http.get(f"{api}/readyz")
+    assert ready.status_code == 200 and ready.json() == {
+        "ready": True,
+        "dependencies": {"database": "ok"},
     }
     assert http.get(f"{api}/docs").status_code == 200
     schema = http.get(f"{api}/openapi.json").json()

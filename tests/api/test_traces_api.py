@@ -8,6 +8,7 @@ from agents.testing import assistant_message, function_call
 
 from tests.conftest import ScriptedRoles
 from tests.fakes.scripted_openai import ScriptedOpenAIServer, text, tool_call
+from tests.support.server import on_app
 from tests.support.sse import custom, stream_round
 
 QUESTION = {"question": "3, 6, 12, 24, ?", "reference_answer": "48"}
@@ -268,11 +269,10 @@ def test_retention_removes_old_traces_and_nothing_else(make_settings, serve, htt
         events = stream_round(http, f"{base_url}/api/rounds", {"pipeline": "agents", **QUESTION})
         rounds.append(custom(events, "round")[0])
     service = app.state.service
-    service.tracing.force_flush()
-    assert service.traces.prune(max_traces=1, max_age_days=None) == 2
+    assert on_app(app, service.traces.prune(max_traces=1, max_age_days=None)) == 2
     assert http.get(f"{base_url}/api/traces").json()["total"] == 1
     assert http.get(f"{base_url}/api/traces/{rounds[0]['trace_id']}").status_code == 404
     assert http.get(f"{base_url}/api/traces/{rounds[2]['trace_id']}").status_code == 200
     for info in rounds:  # the rounds themselves stay
         assert http.get(f"{base_url}/api/rounds/{info['round_id']}").json()["status"] == "completed"
-    assert service.traces.spans(rounds[0]["trace_id"]) == []
+    assert on_app(app, service.traces.spans(rounds[0]["trace_id"])) == []

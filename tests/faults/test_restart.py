@@ -1,131 +1,149 @@
-"""Data: a service killed mid-round leaves, after a restart, a round marked failed, never one
-that claims to be running; writes are all-or-nothing."""
+"""Data: a service killed mid-round resumes the round after a restart (its claim's lease ran
+out), and never leaves one that claims to be running; a claimed round's writes are
+all-or-nothing and fenced."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from typing import Any
+from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import IntegrityError
 
+from quizrelay.backends.memory import MemoryEventLog
+from quizrelay.execution.claims import Claim, ClaimLost, Claims
+from quizrelay.execution.ports import Job
+from quizrelay.execution.progress import save_progress
+from quizrelay.execution.publisher import StreamPublisher
+from quizrelay.records import EventRecord
 from quizrelay.storage.db import Database
 from quizrelay.storage.rounds import NewRound, RoundStore
+from quizrelay.storage.streams import stored_events
 from tests.fakes.scripted_openai import ScriptedOpenAIServer, paced_auto_responder
+from tests.support.processes import start
+from tests.support.sse import parse_sse
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _env(database_url: str, model_url: str) -> dict[str, str]:
+    return {
+        "QUIZRELAY_DATABASE_URL": database_url,
+        "QUIZRELAY_LLM_BASE_URL": model_url,
+        "QUIZRELAY_MODEL": "scripted-model",
+        "QUIZRELAY_MODEL_PROFILE": "llama-cpp",
+        "QUIZRELAY_LEASE_SECONDS": "2",
+    }
 
 
-def _start(database_url: str, model_url: str) -> tuple[subprocess.Popen, str]:
-    port = _port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUIZRELAY_")}
-    env.update(
-        QUIZRELAY_DATABASE_URL=database_url,
-        QUIZRELAY_LLM_BASE_URL=model_url,
-        QUIZRELAY_MODEL="scripted-model",
-        QUIZRELAY_MODEL_PROFILE="llama-cpp",
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "quizrelay", "serve", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                return process, base_url
-        except httpx.HTTPError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, "service did not start"
-        time.sleep(0.2)
-
-
-def test_a_round_killed_mid_way_is_failed_after_restart(tmp_path):
+def test_a_round_killed_mid_way_is_resumed_after_restart(tmp_path: Path) -> None:
     database_url = f"sqlite:///{tmp_path / 'crash.db'}"
     with ScriptedOpenAIServer(model="scripted-model") as model_server:
         model_server.responder = paced_auto_responder(first_token_delay=0.2, token_interval=0.1)
-        process, base_url = _start(database_url, model_server.base_url)
+        service = start("serve", _env(database_url, model_server.base_url), logs=tmp_path, name="a")
         round_id = None
         try:
             with (
                 httpx.Client(timeout=30) as client,
                 client.stream(
                     "POST",
-                    f"{base_url}/api/rounds",
+                    f"{service.url}/api/rounds",
                     json={"pipeline": "agents", "question": "1+1?", "reference_answer": "2"},
                 ) as response,
             ):
+                answers = 0
                 for line in response.iter_lines():
                     if line.startswith("data: "):
                         event = json.loads(line[6:])
                         round_id = round_id or event.get("runId")
-                        if event.get("type") == "TOOL_CALL_ARGS":
-                            break  # the round is in the middle of a model call
-            assert httpx.get(f"{base_url}/api/rounds/{round_id}").json()["status"] == "running"
+                        if event.get("type") == "CUSTOM" and event["name"] == "answer":
+                            answers += 1
+                        if answers and event.get("type") == "TOOL_CALL_ARGS":
+                            break  # the Judge is in the middle of a model call
+            assert httpx.get(f"{service.url}/api/rounds/{round_id}").json()["status"] == "running"
         finally:
-            process.send_signal(signal.SIGKILL)  # no clean shutdown
-            process.wait(timeout=10)
+            service.kill()  # no clean shutdown: the claim is left to expire
 
-        process, base_url = _start(database_url, model_server.base_url)
+        service = start("serve", _env(database_url, model_server.base_url), logs=tmp_path, name="b")
         try:
-            stored = httpx.get(f"{base_url}/api/rounds/{round_id}").json()
-            assert stored["status"] == "failed" and stored["error"]["code"] == "interrupted"
-            assert stored["verdict"] is None
-            # The service works normally after the restart.
             with httpx.Client(timeout=60) as client:
-                text = client.post(
-                    f"{base_url}/api/rounds",
-                    json={"pipeline": "chat", "question": "1+1?", "reference_answer": "2"},
-                ).text
-            assert '"type":"RUN_FINISHED"' in text
+                text = client.get(f"{service.url}/api/rounds/{round_id}/events").text
+            events, _ = parse_sse(text.split("\n"))
+            assert [e.id for e in events] == list(range(1, len(events) + 1))  # none twice, no gap
+            resumed = [e.data["value"] for e in events if e.name == "resumed"]
+            assert resumed and resumed[0]["attempt"] == 2 and resumed[0]["step"] == "Judge"
+            assert events[-1].type == "RUN_FINISHED"
+            assert [e.type for e in events].count("RUN_STARTED") == 1  # one run, resumed
+            stored = httpx.get(f"{service.url}/api/rounds/{round_id}").json()
+            assert stored["status"] == "completed" and stored["verdict"] is not None
+            assert stored["attempt"] == 2 and stored["answer"]  # the answer survived the crash
         finally:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=30)
+            service.terminate()
 
 
-def test_finishing_a_round_is_all_or_nothing(tmp_path):
-    store = RoundStore(Database(f"sqlite:///{tmp_path / 'tx.db'}"))
-    store.db.create_tables()
-    store.create_round(
-        NewRound(
-            id="round_tx",
-            game_id="game_tx",
-            pipeline="chat",
-            mode="ai",
-            model="m",
-            category="c",
-            difficulty="easy",
-            seed=1,
-            question_source="dataset",
-            trace_id="trace_tx",
-        )
+def _new_round(round_id: str) -> NewRound:
+    return NewRound(
+        id=round_id,
+        game_id="game_tx",
+        pipeline="chat",
+        mode="ai",
+        model="m",
+        category="c",
+        difficulty="easy",
+        seed=1,
+        question_source="dataset",
+        trace_id="trace_tx",
     )
-    events: list[tuple[int, dict[str, Any]]] = [
-        (1, {"type": "RUN_STARTED"}),
-        (2, {"type": "RUN_FINISHED", "bad": object()}),  # not storable: not JSON
-    ]
-    with pytest.raises(StatementError, match="not JSON serializable"):
-        store.finish_round(
-            "round_tx", {"status": "completed", "answer": "2", "verdict": {"correct": True}}, events
+
+
+async def _claimed(database: Database, round_id: str) -> tuple[RoundStore, Claims, Claim]:
+    await database.migrate()
+    store = RoundStore(database)
+    await store.create_round(_new_round(round_id))
+    claims = Claims(database, worker_id="w1", lease_seconds=30)
+    claim = await claims.acquire(Job("round", round_id))
+    assert claim is not None and claim.attempt == 1 and claim.token == 1
+    return store, claims, claim
+
+
+def test_a_claimed_rounds_writes_are_all_or_nothing(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        database = Database(f"sqlite:///{tmp_path / 'tx.db'}")
+        store, _, claim = await _claimed(database, "round_tx")
+        publisher = StreamPublisher(MemoryEventLog(), "round:round_tx", token=1)
+        publisher.records += [EventRecord(1, "RUN_STARTED", "{}"), EventRecord(1, "X", "{}")]
+        with pytest.raises(IntegrityError):  # two events with one id: the insert fails
+            await save_progress(database, claim, publisher, {"status": "completed", "answer": "2"})
+        row = await store.get("round_tx")
+        assert row is not None and row.status == "running" and row.answer is None
+        assert await stored_events(database, "round:round_tx", 0) == []  # nothing half-written
+        await publisher.close()
+        await database.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_worker_that_lost_its_claim_cannot_write(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        database = Database(f"sqlite:///{tmp_path / 'fence.db'}")
+        store, claims, stale = await _claimed(database, "round_f")
+        # The lease lapses and another worker claims the round (as the sweeper would queue it).
+        async with database.transaction() as session:
+            await Claims.write(session, stale, {"status": "queued"})
+        fresh = await Claims(database, worker_id="w2", lease_seconds=30).acquire(
+            Job("round", "round_f")
         )
-    row = store.get_round("round_tx")
-    assert row is not None
-    assert row.status == "running" and row.answer is None and row.verdict is None
-    assert store.events_after("round_tx", 0) == []  # no half-written events either
-    assert store.fail_unfinished_rounds() == 1
-    row = store.get_round("round_tx")
-    assert row is not None and row.status == "failed"
+        assert fresh is not None and fresh.attempt == 2 and fresh.token == 2
+        publisher = StreamPublisher(MemoryEventLog(), "round:round_f", token=1)
+        publisher.records.append(EventRecord(1, "RUN_STARTED", "{}"))
+        with pytest.raises(ClaimLost):
+            await save_progress(database, stale, publisher, {"status": "completed"})
+        with pytest.raises(ClaimLost):
+            await claims.heartbeat(stale)
+        row = await store.get("round_f")
+        assert row is not None and row.status == "running" and row.worker_id == "w2"
+        assert await stored_events(database, "round:round_f", 0) == []
+        await publisher.close()
+        await database.close()
+
+    asyncio.run(scenario())

@@ -99,14 +99,14 @@ def test_a_round_nobody_watches_is_cancelled_when_configured(
     while (stored := http.get(f"{base_url}/api/rounds/{round_id}").json())["status"] == "running":
         assert time.monotonic() < deadline, "the unwatched round kept running"
         time.sleep(0.1)
-    assert stored["status"] == "failed" and stored["error"]["code"] == "round_cancelled"
+    assert stored["status"] == "failed" and stored["error"]["code"] == "cancelled"
     assert "No client was connected" in stored["error"]["message"]
-    assert app.state.service.runner.live == {}  # no task left behind
+    assert app.state.service.worker.running() == 0  # no task left behind
     requests_then = len(slow_model.requests)
     time.sleep(1.0)
     assert len(slow_model.requests) == requests_then  # and no model call either
     replay = stream_round(http, f"{base_url}/api/rounds/{round_id}/events", method="GET")
-    assert replay[-1].type == "RUN_ERROR" and replay[-1].data["code"] == "round_cancelled"
+    assert replay[-1].type == "RUN_ERROR" and replay[-1].data["code"] == "cancelled"
 
 
 def test_a_reconnect_within_the_grace_period_saves_the_round(make_settings, serve, http):
@@ -146,7 +146,7 @@ def test_a_reconnect_within_the_grace_period_saves_the_round(make_settings, serv
         ] == "running":
             assert time.monotonic() < deadline, "the unwatched round kept running"
             time.sleep(0.1)
-        assert stored["status"] == "failed" and stored["error"]["code"] == "round_cancelled"
+        assert stored["status"] == "failed" and stored["error"]["code"] == "cancelled"
 
 
 def test_idle_streams_get_heartbeats(make_settings, serve):

@@ -9,6 +9,7 @@ from agents import FunctionTool
 from agents.testing import assistant_message, function_call
 
 from tests.conftest import ScriptedRoles
+from tests.support.server import on_app
 from tests.support.sse import custom, outline, stream_round
 
 QUESTION = {"question": "3, 6, 12, 24, 48, 96, 192, 384, ?", "reference_answer": "768"}
@@ -216,11 +217,10 @@ def test_stored_round_and_its_spans(make_settings, serve, http):
     assert stored["usage"]["total"]["requests"] == 5
 
     service = app.state.service
-    service.tracing.force_flush()
-    trace = service.traces.get_trace(trace_id)
+    trace = on_app(app, service.traces.get_trace(trace_id))
     assert trace.workflow_name == "quiz round" and trace.group_id == stored["game_id"]
     assert trace.round_id == round_id and trace.pipeline == "agents"
-    spans = service.traces.spans(trace_id)
+    spans = on_app(app, service.traces.spans(trace_id))
     kinds = [(s.kind, s.name) for s in spans]
     assert ("agent", "Questioner") in kinds and ("agent", "Judge") in kinds
     assert ("handoff", "Questioner → Answerer") in kinds and (

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from tests.fakes.scripted_openai import ScriptedOpenAIServer, error, tool_call
+from tests.support.server import on_app
 from tests.support.sse import custom, stream_round
 
 QUESTION = {"question": "3, 6, 12, 24, 48, 96, 192, 384, ?", "reference_answer": "768"}
@@ -130,7 +131,6 @@ def test_api_key_never_leaks_into_errors_events_or_spans(make_settings, serve, h
     round_id = json.loads(raw.split("data: ", 2)[1].split("\n")[0])["runId"]
     assert key not in http.get(f"{base_url}/api/rounds/{round_id}").text
     service = app.state.service
-    service.tracing.force_flush()
     trace_id = http.get(f"{base_url}/api/rounds/{round_id}").json()["trace_id"]
-    spans = service.traces.spans(trace_id)
+    spans = on_app(app, service.traces.spans(trace_id))
     assert spans and key not in json.dumps([(s.data, s.error) for s in spans], default=str)

@@ -3,11 +3,13 @@ real HTTP and real SSE rather than an in-process transport."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
@@ -37,3 +39,12 @@ def serving(app: FastAPI, *, startup_timeout: float = 30.0) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+T = TypeVar("T")
+
+
+def on_app(app: FastAPI, coroutine: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+    """Run ``coroutine`` (a store call, say) on the served app's own event loop and return its
+    result: the app's database engine belongs to that loop."""
+    return asyncio.run_coroutine_threadsafe(coroutine, app.state.loop).result(timeout)

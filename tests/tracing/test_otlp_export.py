@@ -33,7 +33,9 @@ from quizrelay.tracing.otlp import (
     build_otlp_processor,
     otlp_endpoint_configured,
 )
+from quizrelay.tracing.store_processor import StoreTracingProcessor
 from tests.fakes.scripted_openai import ScriptedOpenAIServer, text, tool_call
+from tests.support.server import on_app
 from tests.support.sse import SseEvent, custom, stream_round
 from tests.tracing.otlp_receiver import OtlpReceiver, ReceivedSpan
 
@@ -120,8 +122,8 @@ def otlp_processor_of() -> Callable[[Any], OtlpTracingProcessor]:
     in itself when an endpoint is configured; nothing here adds one)."""
 
     def find(app: Any) -> OtlpTracingProcessor:
-        processors = current_processors()
-        assert app.state.service.tracing in processors, "the store processor must stay installed"
+        processors = app.state.service.tracing
+        assert isinstance(processors[0], StoreTracingProcessor), "the store processor comes first"
         wired = [p for p in processors if isinstance(p, OtlpTracingProcessor)]
         assert len(wired) == 1, f"the app must install one OTLP processor, found {processors}"
         return wired[0]
@@ -242,8 +244,7 @@ def test_a_round_arrives_as_a_genai_span_tree(
 
     # The local store got the same spans: one per exported span below the root.
     store = app.state.service
-    store.tracing.force_flush()
-    stored = store.traces.spans(info["trace_id"])
+    stored = on_app(app, store.traces.spans(info["trace_id"]))
     assert len(stored) == len(spans) - 1
     assert sorted({row.kind for row in stored}) == sorted(
         {"agent", "generation", "function", "guardrail"}
@@ -434,9 +435,10 @@ def test_collector_down_costs_the_round_nothing(
     events = play(http, base_url, pipeline)
     assert time.monotonic() - started < 3.0  # each failed export takes seconds: not on the loop
     service = app.state.service
-    service.tracing.force_flush()
     trace_id = custom(events, "round")[0]["trace_id"]
-    assert len(service.traces.spans(trace_id)) >= 7  # the local store has the whole round
+    assert (
+        len(on_app(app, service.traces.spans(trace_id))) >= 7
+    )  # the local store has the whole round
 
     started = time.monotonic()
     with caplog.at_level(logging.WARNING):

@@ -37,7 +37,7 @@ from tests.fakes.scripted_openai import (
     paced_auto_responder,
 )
 from tests.fakes.scripted_openai import error as scripted_error
-from tests.support.server import serving
+from tests.support.server import on_app, serving
 from tests.support.sse import custom, stream_round
 
 CHROMIUM = os.environ.get("QUIZRELAY_CHROMIUM", "/usr/bin/chromium")
@@ -304,7 +304,7 @@ def synthetic_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             error={"code": "invalid_verdict", "message": HOSTILE},
         )
         assert len(big_spans) == 500
-        store.write_batch([big, hostile], [], big_spans + hostile_spans)
+        on_app(app, store.write_batch([big, hostile], [], big_spans + hostile_spans))
         yield Site(base_url, app)
 
 

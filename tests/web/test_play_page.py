@@ -22,12 +22,20 @@ RECORDER = """() => {
   window.__seen = [];
   const seen = window.__seen;
   const has = (node, name) => node.classList && node.classList.contains(name);
+  const classes = (value) => (value || '').split(/\\s+/);
   new MutationObserver((mutations) => {
-    for (const m of mutations) {
+    // Several events can arrive in one chunk and toggle a lane within one task: read the class a
+    // lane had right after each change (the next change's old value, or the current one).
+    mutations.forEach((m, i) => {
       const t = m.target;
-      if (m.type === 'attributes' && has(t, 'lane') && has(t, 'active')
-          && seen[seen.length - 1] !== 'active:' + t.dataset.role) {
-        seen.push('active:' + t.dataset.role);
+      if (m.type === 'attributes' && m.attributeName === 'class' && has(t, 'lane')) {
+        const next = mutations.slice(i + 1)
+          .find((n) => n.target === t && n.attributeName === 'class');
+        const after = next ? next.oldValue : t.className;
+        if (classes(after).includes('active') && !classes(m.oldValue).includes('active')
+            && seen[seen.length - 1] !== 'active:' + t.dataset.role) {
+          seen.push('active:' + t.dataset.role);
+        }
       }
       if (m.type === 'attributes' && has(t, 'verdict') && !t.hidden && !seen.includes('verdict')) {
         seen.push('verdict');
@@ -36,9 +44,10 @@ RECORDER = """() => {
         if (has(node, 'handoff-line')) seen.push('handoff:' + node.textContent);
         if (has(node, 'call')) seen.push('call:' + node.querySelector('.call-name').textContent);
       }
-    }
+    });
   }).observe(document.getElementById('stage'), {
-    subtree: true, childList: true, attributes: true, attributeFilter: ['class', 'hidden'],
+    subtree: true, childList: true, attributes: true, attributeOldValue: true,
+    attributeFilter: ['class', 'hidden'],
   });
 }"""
 

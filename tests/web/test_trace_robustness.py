@@ -8,6 +8,7 @@ import time
 
 import httpx
 
+from tests.support.server import on_app
 from tests.web.conftest import (
     HOSTILE,
     HOSTILE_GAME,
@@ -132,7 +133,7 @@ def test_a_running_trace_refreshes_until_it_ends(synthetic_site: Site, open_page
     )
     agent, generation = spans
     agent["ended_at"] = None  # the agent is still at work
-    store.write_batch([row], [], [agent])
+    on_app(synthetic_site.app, store.write_batch([row], [], [agent]))
     page = open_page()
     page.goto(synthetic_site.base_url + "/traces/trace_running")
     page.wait_for_selector(".wf-row")
@@ -145,11 +146,14 @@ def test_a_running_trace_refreshes_until_it_ends(synthetic_site: Site, open_page
         "span_trace_running_agent_done",
     )
     agent["ended_at"] = generation["ended_at"]
-    store.write_batch(
-        [],
-        [("trace_running", generation["ended_at"])],
-        [agent, generation],
-        [("trace_running", None, None)],
+    on_app(
+        synthetic_site.app,
+        store.write_batch(
+            [],
+            [("trace_running", generation["ended_at"])],
+            [agent, generation],
+            [("trace_running", None, None)],
+        ),
     )
     page.wait_for_selector("#trace-head .badge.st-ok", timeout=10_000)  # polled, no reload
     assert page.locator("#status").is_hidden()

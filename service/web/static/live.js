@@ -124,6 +124,8 @@
         if (lane) lane.classList.add("done");
         if (this.active === event.stepName) this.setActive(null);
         this.laneState(event.stepName, "done");
+      } else if (type.startsWith("TEXT_MESSAGE_") && String(event.messageId).startsWith("fact_")) {
+        // The round's facts said as messages (for generic AG-UI clients): drawn from CUSTOM events here.
       } else if (type === "TEXT_MESSAGE_START") {
         const node = this.append(el("p", "say"), ROLES.includes(event.name) ? event.name : null);
         this.texts.set(event.messageId, node.appendChild(document.createTextNode("")));

@@ -1,0 +1,206 @@
+"""Where a process that plays rounds is put together: model, pipelines, tracing, executors.
+
+:func:`playing` is used by the app factory when the process runs a worker (always in the
+embedded mode; with ``--with-worker`` or as ``quizrelay worker`` in the distributed one). It
+starts the embedded model if no model server is configured, builds both pipelines on one
+``openai`` client, routes this process's traces to its own store (and OTLP, if configured), and
+starts the worker; leaving the block drains the worker and stops everything in reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
+
+from .agent_specs import AgentsConfig, AgentSpec
+from .backends import Backends
+from .comparisons.runner import ComparisonExecutor
+from .embedded.process import EmbeddedModelProcess
+from .execution.claims import Claims
+from .execution.executor import Pipelines, RoundExecutor
+from .execution.service import RoundService
+from .execution.sweeper import Sweeper
+from .execution.worker import Worker, new_worker_id
+from .llm_client import build_client
+from .metrics import Metrics
+from .pipelines.agents_sdk import AgentsPipeline, ModelFactory
+from .pipelines.base import Pipeline, PipelineSetup
+from .pipelines.chat_baseline import ChatPipeline
+from .questions.source import QuestionSource
+from .retry import RetryPolicy
+from .rounds.planning import Planner
+from .rounds.tools import build_tools
+from .settings import Settings
+from .storage.comparisons import ComparisonStore
+from .storage.db import Database
+from .storage.rounds import RoundStore
+from .storage.traces import TraceStore
+from .tracing.otlp import build_otlp_processor
+from .tracing.router import trace_router
+from .tracing.store_processor import StoreTracingProcessor
+
+logger = logging.getLogger(__name__)
+
+RETENTION_INTERVAL_SECONDS = 60.0
+
+
+@dataclass
+class Playing:
+    worker: Worker
+    executor: RoundExecutor
+    model_server: str
+    tracing: list[Any]
+
+
+def pipeline_setup(settings: Settings, config: AgentsConfig) -> PipelineSetup:
+    return PipelineSetup(
+        config=config,
+        tools=build_tools(config),
+        profile=settings.profile(),
+        default_model=settings.model_name,
+        include_content_in_traces=settings.trace_include_content,
+        retry=RetryPolicy(
+            max_retries=settings.llm_max_retries, base_delay=settings.llm_retry_base_delay
+        ),
+        call_timeout=settings.llm_timeout,
+    )
+
+
+@asynccontextmanager
+async def playing(
+    *,
+    settings: Settings,
+    config: AgentsConfig,
+    database: Database,
+    backends: Backends,
+    metrics: Metrics,
+    questions: QuestionSource,
+    planner: Planner,
+    round_service: RoundService,
+    concurrency: int,
+    model_factory: ModelFactory | None = None,
+) -> AsyncIterator[Playing]:
+    secrets = settings.secrets()
+    traces = TraceStore(database)
+    store = StoreTracingProcessor(traces, secrets=secrets)
+    otlp = build_otlp_processor(include_content=settings.trace_include_content, secrets=secrets)
+    processors = [store] if otlp is None else [store, otlp.processor]
+    router = trace_router()
+    model_process: EmbeddedModelProcess | None = None
+    client = None
+    worker: Worker | None = None
+    background: list[asyncio.Task[Any]] = []
+    try:
+        if settings.uses_embedded_model:
+            model_process = EmbeddedModelProcess(settings)
+            base_url = await model_process.start()
+        else:
+            assert settings.llm_base_url is not None
+            base_url = settings.llm_base_url
+        client = build_client(settings, base_url)
+        setup = pipeline_setup(settings, config)
+
+        def openai_model(role: str, spec: AgentSpec) -> OpenAIChatCompletionsModel:
+            return OpenAIChatCompletionsModel(
+                model=spec.model or settings.model_name, openai_client=client
+            )
+
+        built: dict[str, Pipeline] = {
+            "agents": AgentsPipeline(setup, model_factory or openai_model),
+            "chat": ChatPipeline(setup, client),
+        }
+        rounds = RoundStore(database)
+        claims = Claims(database, worker_id=new_worker_id(), lease_seconds=settings.lease_seconds)
+        executor = RoundExecutor(
+            database=database,
+            rounds=rounds,
+            log=backends.log,
+            queue=backends.queue,
+            pipelines=Pipelines(lambda pipeline, model: built[pipeline], built),
+            questions=questions,
+            metrics=metrics,
+            round_timeout=settings.round_timeout,
+            answer_timeout=settings.answer_timeout,
+            lease_seconds=settings.lease_seconds,
+            secrets=secrets,
+            on_outcome=lambda trace_id, error, role: store.record_outcome(
+                trace_id, error=error, role=role
+            ),
+            trace_processors=processors,
+            router=router,
+            flush_traces=store.flush,
+        )
+        comparisons = ComparisonExecutor(
+            database=database,
+            store=ComparisonStore(database),
+            rounds=rounds,
+            traces=traces,
+            log=backends.log,
+            claims=claims,
+            round_service=round_service,
+            round_executor=executor,
+            planner=planner,
+            prices=config.prices,
+            lease_seconds=settings.lease_seconds,
+            secrets=secrets,
+        )
+        sweeper = Sweeper(
+            database,
+            backends.queue,
+            interval=max(0.25, settings.lease_seconds / 4),
+            max_attempts=settings.max_attempts,
+            requeue_after=max(5.0, settings.lease_seconds),
+        )
+        worker = Worker(
+            queue=backends.queue,
+            claims=claims,
+            runners={"round": executor, "comparison": comparisons},
+            signals=backends.signals,
+            sweeper=sweeper,
+            concurrency=concurrency,
+        )
+        await worker.start()
+        background = [
+            asyncio.create_task(_enforce_retention(settings, traces), name="trace retention"),
+            asyncio.create_task(asyncio.to_thread(questions.warm_up), name="question warm-up"),
+        ]
+        yield Playing(worker, executor, "embedded" if model_process else "remote", processors)
+    finally:
+        if worker is not None:
+            await worker.drain(settings.drain_grace)
+        for task in background:
+            task.cancel()
+        for task in background:
+            with contextlib.suppress(BaseException):
+                await task
+        if client is not None:
+            await client.close()
+        if model_process is not None:
+            await model_process.stop()
+        await store.close()
+        if otlp is not None:
+            await asyncio.to_thread(otlp.shutdown, 5.0)
+
+
+async def _enforce_retention(settings: Settings, store: TraceStore) -> None:
+    """Apply the trace retention caps at start-up and then every minute."""
+    if settings.trace_retention_max_traces is None and settings.trace_retention_days is None:
+        return
+    while True:
+        try:
+            removed = await store.prune(
+                max_traces=settings.trace_retention_max_traces,
+                max_age_days=settings.trace_retention_days,
+            )
+            if removed:
+                logger.info("trace retention removed %d trace(s)", removed)
+        except Exception:
+            logger.exception("trace retention failed; will retry")
+        await asyncio.sleep(RETENTION_INTERVAL_SECONDS)

@@ -1,0 +1,145 @@
+"""One contract per port, run against both implementations: the in-process one and the one on
+the real servers (Redis; PostgreSQL for claims). The two modes cannot drift apart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from quizrelay.backends.memory import MemoryEventLog, MemoryQueue
+from quizrelay.backends.redis_events import RedisEventLog, StreamHub
+from quizrelay.backends.saq_queue import SaqQueue
+from quizrelay.execution.claims import ClaimLost, Claims
+from quizrelay.execution.ports import EventLog, Job, RoundQueue, StaleWriter
+from quizrelay.execution.sweeper import Sweeper
+from quizrelay.records import EventRecord
+from quizrelay.storage.db import Database
+from quizrelay.storage.rounds import NewRound, RoundStore
+from tests.support.engines import redis_url
+
+
+def records(first: int, last: int) -> list[EventRecord]:
+    return [EventRecord(i, "CUSTOM", f'{{"n":{i}}}') for i in range(first, last + 1)]
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def event_log(request: pytest.FixtureRequest, prefix: str) -> AsyncIterator[EventLog]:
+    if request.param == "memory":
+        log: EventLog = MemoryEventLog()
+    else:
+        client = Redis.from_url(redis_url(), socket_timeout=10)
+        hub = StreamHub(Redis.from_url(redis_url(), socket_timeout=10), prefix=prefix)
+        hub.use_for_wakeups(client)
+        log = RedisEventLog(client, hub, prefix=prefix, retired_ttl=5)
+    yield log
+    await log.close()
+
+
+async def test_appends_are_ordered_idempotent_and_replayable(event_log: EventLog) -> None:
+    assert await event_log.claim_stream("round:a", 1) == []
+    await event_log.append("round:a", records(1, 3), token=1)
+    await event_log.append("round:a", records(2, 5), token=1)  # a retried write: 2 and 3 again
+    assert [r.id for r in await event_log.read("round:a", 0)] == [1, 2, 3, 4, 5]
+    assert [r.json for r in await event_log.read("round:a", 3)] == ['{"n":4}', '{"n":5}']
+    assert await event_log.read("round:unknown", 0) == []
+
+
+async def test_a_stale_writer_is_refused(event_log: EventLog) -> None:
+    await event_log.claim_stream("round:f", 1)
+    await event_log.append("round:f", records(1, 2), token=1)
+    history = await event_log.claim_stream("round:f", 2)  # another worker takes the round over
+    assert [r.id for r in history] == [1, 2]
+    with pytest.raises(StaleWriter):
+        await event_log.append("round:f", records(3, 3), token=1)
+    await event_log.append("round:f", records(3, 3), token=2)
+    assert [r.id for r in await event_log.read("round:f", 0)] == [1, 2, 3]
+
+
+async def test_tail_replays_then_follows_live(event_log: EventLog) -> None:
+    await event_log.claim_stream("round:t", 1)
+    await event_log.append("round:t", records(1, 2), token=1)
+    seen: list[int] = []
+
+    async def read() -> None:
+        async for batch in event_log.tail("round:t", 1):
+            seen.extend(r.id for r in batch)
+            if seen[-1] >= 6:
+                return
+
+    reader = asyncio.create_task(read())
+    await asyncio.sleep(0.1)
+    for n in (3, 4, 5, 6):
+        await event_log.append("round:t", records(n, n), token=1)
+        await asyncio.sleep(0.02)
+    await asyncio.wait_for(reader, 10)
+    assert seen == [2, 3, 4, 5, 6]
+
+
+@pytest.fixture(params=["memory", "saq"])
+async def queue(request: pytest.FixtureRequest, prefix: str) -> AsyncIterator[RoundQueue]:
+    if request.param == "memory":
+        q: RoundQueue = MemoryQueue()
+    else:
+        q = SaqQueue(
+            Redis.from_url(redis_url(), socket_timeout=10),
+            prefix=prefix,
+            timeouts={"round": 60, "comparison": 60},
+        )
+    yield q
+    await q.close()
+
+
+async def test_a_waiting_job_is_not_doubled_but_a_new_generation_is_delivered(
+    queue: RoundQueue,
+) -> None:
+    await queue.submit(Job("round", "r1", 0))
+    await queue.submit(Job("round", "r1", 0))  # the same wake-up again: dropped
+    await queue.submit(Job("round", "r1", 1))  # a later attempt's: kept
+    assert await queue.depth() == 2
+    got: list[Job] = []
+
+    async def handle(job: Job) -> None:
+        got.append(job)
+
+    consumer = asyncio.create_task(queue.consume(handle, concurrency=2))
+    for _ in range(100):
+        if len(got) == 2:
+            break
+        await asyncio.sleep(0.05)
+    await queue.stop()
+    consumer.cancel()
+    assert sorted(got, key=lambda job: job.generation) == [
+        Job("round", "r1", 0),
+        Job("round", "r1", 1),
+    ]
+
+
+async def test_claims_fence_a_stale_worker_on_postgres(pg_url: str) -> None:
+    database = Database(pg_url)
+    await database.migrate()
+    store = RoundStore(database)
+    await store.create_round(
+        NewRound(
+            id="r_pg", game_id="g_pg", pipeline="chat", mode="ai", model="m", category="c",
+            difficulty="easy", seed=1, question_source="dataset", trace_id="t",
+        )
+    )  # fmt: skip
+    first = Claims(database, worker_id="w1", lease_seconds=0.2)
+    claim = await first.acquire(Job("round", "r_pg"))
+    assert claim is not None and (claim.attempt, claim.token) == (1, 1)
+    assert await first.acquire(Job("round", "r_pg")) is None  # claimed once only
+    await asyncio.sleep(0.4)  # the lease runs out: the worker is gone, as far as anyone knows
+    queue = MemoryQueue()
+    report = await Sweeper(database, queue, interval=1, max_attempts=3, requeue_after=60).sweep()
+    queued = [await queue._queue.get()]
+    assert report.resumed == 1 and queued == [Job("round", "r_pg", 1)]
+    second = await Claims(database, worker_id="w2", lease_seconds=30).acquire(queued[0])
+    assert second is not None and (second.attempt, second.token) == (2, 2)
+    with pytest.raises(ClaimLost):
+        await first.heartbeat(claim)
+    row = await store.get("r_pg")
+    assert row is not None and row.worker_id == "w2" and row.status == "running"
+    await database.close()
