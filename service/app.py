@@ -45,6 +45,7 @@ from .storage.db import Database
 from .storage.games import GameStore
 from .storage.rounds import RoundStore
 from .storage.traces import TraceStore
+from .storage.urls import async_url
 from .web.pages import include_web
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ def create_app(
     """
     settings = settings or get_settings()
     config = load_agents_config(settings.agents_config_dir)  # fail fast on a bad config
+    async_url(settings.database_url)  # and on a database driver that is not installed
     if role is None:
         role = "both" if settings.redis_url is None else "api"
     if role == "api" and settings.redis_url is None:

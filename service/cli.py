@@ -347,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Alembic narrates every start-up; quizrelay logs a migration itself when one happens.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return int(args.handler(args))
     except ValidationError as exc:
