@@ -15,6 +15,15 @@ if [ ! -x /usr/bin/chromium ]; then
         echo "the browser tests need Chromium: apt-get install chromium (as root)" >&2
     fi
 fi
+# docker-compose.yml is checked with `docker compose config` (no engine runs here): the client's
+# compose plugin, or Debian's docker-compose when the plugin is missing.
+if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get install -y -qq docker-compose >/dev/null || { apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null; }
+    elif command -v sudo >/dev/null; then
+        sudo apt-get install -y -qq docker-compose >/dev/null
+    fi
+fi
 ./scripts/lint.sh
 # The AG-UI client test drives the service with the official TypeScript client (npm, pinned).
 (cd tests/agui && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
