@@ -3,7 +3,8 @@
 Rounds are played through the service over HTTP against the scripted OpenAI-compatible server
 (real ``openai`` client, real streamed chunks, real token usage). With an OTLP endpoint in the
 environment the app lists its OTLP processor after the store processor
-(``set_trace_processors([store, otlp.processor])``); :func:`otlp_processor_of` finds it there.
+(``set_trace_processors([store, otlp.processor])``); the ``otlp_processor_of`` fixture
+(``conftest.py``) finds it there.
 """
 
 from __future__ import annotations
@@ -11,147 +12,26 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from agents import set_trace_processors
 from agents.tracing import (
     SpanError,
-    TracingProcessor,
     agent_span,
     function_span,
     generation_span,
-    get_trace_provider,
     trace,
 )
-from agents.tracing.provider import DefaultTraceProvider
 
 from quizrelay.errors import REDACTED
-from quizrelay.tracing.otlp import (
-    OtlpTracingProcessor,
-    build_otlp_processor,
-    otlp_endpoint_configured,
-)
-from quizrelay.tracing.store_processor import StoreTracingProcessor
-from tests.fakes.scripted_openai import ScriptedOpenAIServer, text, tool_call
+from quizrelay.tracing.otlp import build_otlp_processor, otlp_endpoint_configured
 from tests.support.server import on_app
-from tests.support.sse import SseEvent, custom, stream_round
-from tests.tracing.otlp_receiver import OtlpReceiver, ReceivedSpan
+from tests.support.sse import custom
+from tests.tracing.otlp_receiver import ReceivedSpan
+from tests.tracing.rounds import QUESTION, play, round_spans, steps
 
-QUESTION = {"question": "3, 6, 12, 24, 48, 96, 192, 384, ?", "reference_answer": "768"}
 SECRET = "sk-otlp-test-9f8e7d6c5b4a"
-OTLP_VARIABLES = (
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_HEADERS",
-    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-    "OTEL_EXPORTER_OTLP_TIMEOUT",
-    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-    "OTEL_SDK_DISABLED",
-    "OTEL_SERVICE_NAME",
-)
-
-
-def steps(pipeline: str, answer: str = "768") -> tuple[list[Any], int, int]:
-    """A happy round for ``pipeline``; also the input and output tokens it reports in total."""
-    script: list[Any]
-    if pipeline == "agents":
-        script = [
-            tool_call("draw_question", {}, usage=(80, 20)),
-            tool_call("transfer_to_answerer", {}, usage=(90, 2)),
-            tool_call("transfer_to_judge", {"answer": answer}, usage=(60, 9)),
-            tool_call("check_answer", {}, usage=(100, 2)),
-            tool_call(
-                "submit_verdict", {"correct": True, "explanation": "It doubles."}, usage=(110, 8)
-            ),
-        ]
-        return script, 440, 41
-    script = [
-        tool_call("draw_question", {}, usage=(50, 3)),
-        text(answer, usage=(40, 6)),
-        tool_call("check_answer", {}, usage=(60, 3)),
-        tool_call(
-            "submit_verdict", {"correct": True, "explanation": "It doubles."}, usage=(70, 12)
-        ),
-    ]
-    return script, 220, 24
-
-
-def current_processors() -> list[TracingProcessor]:
-    """The processors the app installed: the SDK has no public way to list them."""
-    provider = get_trace_provider()
-    assert isinstance(provider, DefaultTraceProvider)
-    return list(provider._multi_processor._processors)
-
-
-@pytest.fixture(autouse=True)
-def restore_trace_processors() -> Iterator[None]:
-    saved = current_processors()
-    yield
-    set_trace_processors(saved)
-
-
-@pytest.fixture
-def otlp_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
-    """``otlp_env(url)``: the standard variable pointing at ``url``, every other one cleared."""
-    for name in OTLP_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-
-    def point_at(url: str) -> None:
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", url)
-
-    return point_at
-
-
-@pytest.fixture
-def receiver() -> Iterator[OtlpReceiver]:
-    with OtlpReceiver() as server:
-        yield server
-
-
-@pytest.fixture
-def model_server() -> Iterator[ScriptedOpenAIServer]:
-    with ScriptedOpenAIServer(model="scripted-model") as server:
-        yield server
-
-
-@pytest.fixture
-def otlp_processor_of() -> Callable[[Any], OtlpTracingProcessor]:
-    """The OTLP processor the app installed next to its store processor (the app must wire it
-    in itself when an endpoint is configured; nothing here adds one)."""
-
-    def find(app: Any) -> OtlpTracingProcessor:
-        processors = app.state.service.tracing
-        assert isinstance(processors[0], StoreTracingProcessor), "the store processor comes first"
-        wired = [p for p in processors if isinstance(p, OtlpTracingProcessor)]
-        assert len(wired) == 1, f"the app must install one OTLP processor, found {processors}"
-        return wired[0]
-
-    return find
-
-
-def play(http: Any, base_url: str, pipeline: str, **extra: Any) -> list[SseEvent]:
-    events = stream_round(
-        http, f"{base_url}/api/rounds", {"pipeline": pipeline, **QUESTION, **extra}
-    )
-    assert events[-1].type == "RUN_FINISHED", events[-1].data
-    return events
-
-
-def round_spans(
-    receiver: OtlpReceiver, processor: OtlpTracingProcessor, round_id: str
-) -> list[ReceivedSpan]:
-    """The round's spans, once its root span (ended last, with the trace) has arrived."""
-
-    def done(spans: list[ReceivedSpan]) -> bool:
-        return any(
-            s.name == "quiz round" and s.attributes.get("quizrelay.round_id") == round_id
-            for s in spans
-        )
-
-    spans = receiver.wait_for(done, poke=lambda: processor.flush(5))
-    return [s for s in spans if s.attributes.get("quizrelay.round_id") == round_id]
 
 
 # --- the decisive test: one round of each pipeline, span by span -----------------------------
