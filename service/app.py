@@ -36,7 +36,8 @@ from .backends import build_backends
 from .comparisons.service import ComparisonService
 from .execution.service import RoundService
 from .metrics import Metrics
-from .pipelines.agents_sdk import ModelFactory
+from .named_models import load_models
+from .pipelines.sdk_agents import ModelFactory
 from .questions.source import QuestionSource
 from .rounds.planning import Planner
 from .settings import Settings, get_settings
@@ -72,6 +73,7 @@ def create_app(
     settings = settings or get_settings()
     config = load_agents_config(settings.agents_config_dir)  # fail fast on a bad config
     async_url(settings.database_url)  # and on a database driver that is not installed
+    models = load_models(settings)  # and on a bad models file
     if role is None:
         role = "both" if settings.redis_url is None else "api"
     if role == "api" and settings.redis_url is None:
@@ -96,7 +98,7 @@ def create_app(
             planner = Planner(
                 questions=questions,
                 pipelines=PIPELINES,
-                models=[settings.model_name],
+                models=list(models),
                 default_model=settings.model_name,
             )
             round_store = RoundStore(database)
@@ -133,6 +135,7 @@ def create_app(
                 model_server="none",
                 profile=settings.profile(),
                 pipelines=PIPELINES,
+                models=models,
             )
             if plays:
                 played = await stack.enter_async_context(

@@ -17,26 +17,22 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
-
-from .agent_specs import AgentsConfig, AgentSpec
+from .agent_specs import AgentsConfig
 from .backends import Backends
+from .catalog import PipelineBuilder, PipelineCatalog
 from .comparisons.runner import ComparisonExecutor
-from .embedded.process import EmbeddedModelProcess
 from .execution.claims import Claims
-from .execution.executor import Pipelines, RoundExecutor
+from .execution.executor import RoundExecutor
 from .execution.service import RoundService
 from .execution.sweeper import Sweeper
 from .execution.worker import Worker, new_worker_id
-from .llm_client import build_client
 from .metrics import Metrics
-from .pipelines.agents_sdk import AgentsPipeline, ModelFactory
-from .pipelines.base import Pipeline, PipelineSetup
+from .named_models import load_models, model_secrets
+from .pipelines.agents_sdk import AgentsPipeline
 from .pipelines.chat_baseline import ChatPipeline
+from .pipelines.sdk_agents import ModelFactory
 from .questions.source import QuestionSource
-from .retry import RetryPolicy
 from .rounds.planning import Planner
-from .rounds.tools import build_tools
 from .settings import Settings
 from .storage.comparisons import ComparisonStore
 from .storage.db import Database
@@ -59,18 +55,12 @@ class Playing:
     tracing: list[Any]
 
 
-def pipeline_setup(settings: Settings, config: AgentsConfig) -> PipelineSetup:
-    return PipelineSetup(
-        config=config,
-        tools=build_tools(config),
-        profile=settings.profile(),
-        default_model=settings.model_name,
-        include_content_in_traces=settings.trace_include_content,
-        retry=RetryPolicy(
-            max_retries=settings.llm_max_retries, base_delay=settings.llm_retry_base_delay
-        ),
-        call_timeout=settings.llm_timeout,
-    )
+PIPELINE_BUILDERS: dict[str, PipelineBuilder] = {
+    "agents": lambda setup, client, models: AgentsPipeline(setup, models),
+    "chat": lambda setup, client, models: ChatPipeline(setup, client),
+}
+"""The pipelines a worker can play, by name: each gets the model's setup, its ``openai``
+client and a factory of SDK models for its roles."""
 
 
 @asynccontextmanager
@@ -87,35 +77,25 @@ async def playing(
     concurrency: int,
     model_factory: ModelFactory | None = None,
 ) -> AsyncIterator[Playing]:
-    secrets = settings.secrets()
+    models = load_models(settings)
+    secrets = settings.secrets() + model_secrets(settings, models)
     traces = TraceStore(database)
     store = StoreTracingProcessor(traces, secrets=secrets)
     otlp = build_otlp_processor(include_content=settings.trace_include_content, secrets=secrets)
     processors = [store] if otlp is None else [store, otlp.processor]
     router = trace_router()
-    model_process: EmbeddedModelProcess | None = None
-    client = None
+    catalog = PipelineCatalog(
+        settings=settings,
+        config=config,
+        models=models,
+        builders=PIPELINE_BUILDERS,
+        model_factory=model_factory,
+    )
     worker: Worker | None = None
     background: list[asyncio.Task[Any]] = []
     try:
-        if settings.uses_embedded_model:
-            model_process = EmbeddedModelProcess(settings)
-            base_url = await model_process.start()
-        else:
-            assert settings.llm_base_url is not None
-            base_url = settings.llm_base_url
-        client = build_client(settings, base_url)
-        setup = pipeline_setup(settings, config)
-
-        def openai_model(role: str, spec: AgentSpec) -> OpenAIChatCompletionsModel:
-            return OpenAIChatCompletionsModel(
-                model=spec.model or settings.model_name, openai_client=client
-            )
-
-        built: dict[str, Pipeline] = {
-            "agents": AgentsPipeline(setup, model_factory or openai_model),
-            "chat": ChatPipeline(setup, client),
-        }
+        if settings.uses_embedded_model:  # the default model: ready before the first round
+            await catalog.start_embedded()
         rounds = RoundStore(database)
         claims = Claims(database, worker_id=new_worker_id(), lease_seconds=settings.lease_seconds)
         executor = RoundExecutor(
@@ -123,7 +103,7 @@ async def playing(
             rounds=rounds,
             log=backends.log,
             queue=backends.queue,
-            pipelines=Pipelines(lambda pipeline, model: built[pipeline], built),
+            pipelines=catalog,
             questions=questions,
             metrics=metrics,
             round_timeout=settings.round_timeout,
@@ -171,7 +151,8 @@ async def playing(
             asyncio.create_task(_enforce_retention(settings, traces), name="trace retention"),
             asyncio.create_task(asyncio.to_thread(questions.warm_up), name="question warm-up"),
         ]
-        yield Playing(worker, executor, "embedded" if model_process else "remote", processors)
+        model_server = "embedded" if settings.uses_embedded_model else "remote"
+        yield Playing(worker, executor, model_server, processors)
     finally:
         if worker is not None:
             await worker.drain(settings.drain_grace)
@@ -180,10 +161,7 @@ async def playing(
         for task in background:
             with contextlib.suppress(BaseException):
                 await task
-        if client is not None:
-            await client.close()
-        if model_process is not None:
-            await model_process.stop()
+        await catalog.close()
         await store.close()
         if otlp is not None:
             await asyncio.to_thread(otlp.shutdown, 5.0)

@@ -79,6 +79,7 @@ def game_out(game: GameRow, rounds: list[RoundRow], *, with_rounds: bool) -> dic
         "mode": game.mode,
         "categories": settings.get("categories"),
         "difficulty": settings.get("difficulty"),
+        "model": settings.get("model"),
         "rounds_planned": planned,
         "status": "finished" if finished else "open",
         "score": score(rounds),

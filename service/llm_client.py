@@ -58,14 +58,17 @@ def _rewrite(request: httpx2.Request) -> httpx2.Request:
     )
 
 
-def build_client(settings: Settings, base_url: str) -> AsyncOpenAI:
-    """The client for ``base_url`` with the settings' key and read timeout."""
-    transport = NullContentFixTransport() if settings.profile() == "llama-cpp" else None
+def build_client(
+    settings: Settings, base_url: str, *, profile: str | None = None, api_key: str | None = None
+) -> AsyncOpenAI:
+    """The client for ``base_url`` with its key (the settings' by default) and read timeout."""
+    profile = profile or settings.profile()
+    transport = NullContentFixTransport() if profile == "llama-cpp" else None
     http_client = DefaultAsyncHttpxClient(transport=transport) if transport else None
     timeout = httpx2.Timeout(connect=10.0, read=settings.llm_read_timeout, write=30.0, pool=30.0)
     return AsyncOpenAI(
         base_url=base_url,
-        api_key=settings.api_key_value(),
+        api_key=api_key or settings.api_key_value(),
         timeout=timeout,
         max_retries=0,  # retries are service/retry.py's job, visible as events and spans
         http_client=http_client,

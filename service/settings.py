@@ -7,6 +7,7 @@ test can build a :class:`Settings` object and hand it to :func:`quizrelay.app.cr
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +41,20 @@ def default_agents_config_dir() -> Path:
 
 
 EMBEDDED_MODEL_NAME = "smollm2-135m-instruct"
+
+
+def infer_profile(profile: str, base_url: str | None, model: str) -> str:
+    """The quirk profile of a model server: ``profile`` unless it is ``auto``, else inferred from
+    the URL (none: the embedded llama-cpp-python server) and, for OpenAI, the model name."""
+    if profile != "auto":
+        return profile
+    if base_url is None:
+        return "llama-cpp"
+    if "api.openai.com" in base_url:
+        return "openai-reasoning" if OPENAI_REASONING_MODEL.match(model) else "openai"
+    if ":11434" in base_url:
+        return "ollama"
+    return "generic"
 
 
 class Settings(BaseSettings):
@@ -101,6 +116,10 @@ class Settings(BaseSettings):
 
     migrate_on_start: bool = True
     """Apply the database migrations at start-up (``quizrelay migrate`` does it on its own)."""
+
+    models_file: Path | None = None
+    """A YAML file of named models (default: ``models.yaml`` in the agents config folder, when
+    there is one). Each names a server, a model and the *variable* that holds its key."""
 
     agents_config_dir: Path = Field(default_factory=default_agents_config_dir)
     """Folder with the agent definitions, prompts and question categories."""
@@ -222,18 +241,13 @@ class Settings(BaseSettings):
 
     def profile(self) -> str:
         """The quirk profile in effect, inferred from the server when set to ``auto``."""
-        if self.model_profile != "auto":
-            return self.model_profile
-        if self.uses_embedded_model:
-            return "llama-cpp"
-        url = self.llm_base_url or ""
-        if "api.openai.com" in url:
-            return (
-                "openai-reasoning" if OPENAI_REASONING_MODEL.match(self.model or "") else "openai"
-            )
-        if ":11434" in url:
-            return "ollama"
-        return "generic"
+        return infer_profile(self.model_profile, self.llm_base_url, self.model or "")
+
+    def env_secret(self, name: str) -> str | None:
+        """The value of the environment variable ``name`` (a named model's key: the models file
+        names the variable, never the key)."""
+        value = os.environ.get(name)
+        return value.strip() if value and value.strip() else None
 
     def api_key_value(self) -> str:
         """The key to hand to the ``openai`` client, which refuses to start without one."""

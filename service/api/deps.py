@@ -12,6 +12,7 @@ from ..backends import Backends
 from ..comparisons.service import ComparisonService
 from ..execution.service import RoundService
 from ..metrics import Metrics
+from ..named_models import NamedModel
 from ..questions.source import QuestionSource
 from ..rounds.planning import Planner
 from ..settings import Settings
@@ -44,6 +45,7 @@ class ServiceState:
     model_server: Literal["embedded", "remote", "none"]
     profile: str
     pipelines: list[str]
+    models: dict[str, NamedModel]
     worker: Worker | None = None
     """This process's worker, when it plays rounds itself."""
     tracing: list[TracingProcessor] = field(default_factory=list)

@@ -32,7 +32,23 @@ async def create_game(body: GameRequest, state: StateDep, player: PlayerDep) -> 
                 }
             ],
         )
-    settings = {"categories": body.categories, "difficulty": body.difficulty, "rounds": body.rounds}
+    if body.model is not None and body.model not in state.models:
+        raise HTTPException(
+            422,
+            detail=[
+                {
+                    "loc": ["body", "model"],
+                    "type": "value_error",
+                    "msg": f"unknown model {body.model!r}; GET /api/models lists them",
+                }
+            ],
+        )
+    settings = {
+        "categories": body.categories,
+        "difficulty": body.difficulty,
+        "rounds": body.rounds,
+        "model": body.model,
+    }
     row = await state.games.create_game(
         new_id("game"),
         name=body.name,

@@ -75,6 +75,16 @@ async def metrics(state: StateDep) -> Response:
     return Response(body, media_type=content_type)
 
 
+@router.get("/api/models", tags=["rounds"], dependencies=[Depends(current_player)])
+async def models(state: StateDep) -> dict[str, object]:
+    """The named models a round, a game or a comparison arm may name (``model``); the first is
+    the default. Keys are never shown: only whether the variable that holds one is set."""
+    return {
+        "default": state.settings.model_name,
+        "items": [model.public(state.settings) for model in state.models.values()],
+    }
+
+
 @router.get(
     "/api/categories",
     response_model=list[CategoryOut],

@@ -12,18 +12,28 @@ from ..vocabulary import RoundStatus
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
+PipelineName = Literal["agents", "agents-tools", "chat"]
+
+MODEL_FIELD = Field(
+    default=None,
+    max_length=200,
+    description="A name from GET /api/models (default: the configured model).",
+)
+
+
 class RoundRequest(BaseModel):
     """Start a round. With only ``pipeline``, a verified puzzle of a random category is asked."""
 
     model_config = ConfigDict(extra="forbid")
 
-    pipeline: Literal["agents", "chat"] | None = Field(
+    pipeline: PipelineName | None = Field(
         default=None,
         description=(
             "`agents` (Agents SDK) or `chat` (plain Chat Completions); "
             "required unless the game sets it."
         ),
     )
+    model: str | None = MODEL_FIELD
     category: str | None = Field(
         default=None, max_length=64, description="A name from GET /api/categories."
     )
@@ -64,7 +74,8 @@ class GameRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, max_length=200)
-    pipeline: Literal["agents", "chat"]
+    pipeline: PipelineName
+    model: str | None = MODEL_FIELD
     mode: Literal["ai", "human"] = "ai"
     categories: list[str] | None = Field(
         default=None, min_length=1, max_length=20, description="Rounds take turns through these."
@@ -73,12 +84,36 @@ class GameRequest(BaseModel):
     rounds: int = Field(default=5, ge=1, le=50)
 
 
+class ArmRequest(BaseModel):
+    """One way of playing the questions: a pipeline on a named model, with optional settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pipeline: PipelineName
+    model: str | None = MODEL_FIELD
+    model_settings: dict[str, float | int | str] | None = Field(
+        default=None, description='Replace the roles\' settings, e.g. {"temperature": 0.0}.'
+    )
+    name: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.:-]{1,40}$",
+        description="How the arm is shown (default: pipeline, and model when several).",
+    )
+
+
 class ComparisonRequest(BaseModel):
-    """Play the same ``rounds`` questions through both pipelines."""
+    """Play the same ``rounds`` questions through every arm (default: each pipeline on the
+    configured model), interleaved, and compare them against the ``baseline`` arm."""
 
     model_config = ConfigDict(extra="forbid")
 
     rounds: int = Field(ge=1, le=100)
+    arms: list[ArmRequest] | None = Field(default=None, min_length=1, max_length=8)
+    baseline: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The arm the others are compared with (default: the first).",
+    )
     categories: list[str] | None = Field(default=None, min_length=1, max_length=20)
     difficulty: Literal["easy", "medium", "hard"] | None = None
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)

@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from agents.tracing import TracingProcessor, trace
 
@@ -54,15 +54,12 @@ FLUSH_TIMEOUT = 10.0
 """Seconds an ending attempt waits for its last events to reach the event log."""
 
 
-class Pipelines:
-    """Looks up the pipeline that plays a round (by pipeline name and model name)."""
+class Pipelines(Protocol):
+    """Looks up the pipeline that plays a round (by pipeline, named model and model settings)."""
 
-    def __init__(self, lookup: Callable[[str, str], Any], names: Iterable[str]) -> None:
-        self._lookup = lookup
-        self.names = sorted(names)
-
-    def get(self, pipeline: str, model: str) -> Any:
-        return self._lookup(pipeline, model)
+    async def get(
+        self, pipeline: str, model_name: str, overrides: dict[str, Any] | None = None
+    ) -> Any: ...
 
 
 @dataclass
@@ -272,7 +269,8 @@ class RoundExecutor:
                         "quiz round", trace_id=row.trace_id, group_id=ctx.game_id, metadata=metadata
                     ),
                 ):
-                    await self.pipelines.get(ctx.pipeline, ctx.model).run(ctx)
+                    pipeline = await self.pipelines.get(ctx.pipeline, ctx.model, row.model_settings)
+                    await pipeline.run(ctx)
         except AwaitingPlayer:
             heartbeat.cancel()
             await self._await_player(attempt)

@@ -9,9 +9,9 @@ runner maps the exception to a stable error code with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from ..agent_specs import AgentsConfig
+from ..agent_specs import AgentsConfig, AgentSpec
 from ..events import RETRY
 from ..retry import RetryPolicy
 from ..rounds.context import RoundContext
@@ -40,6 +40,18 @@ class PipelineSetup:
     """What happens when a model call fails transiently (both pipelines)."""
     call_timeout: float = 120.0
     """Seconds one model call may take, its retries included."""
+    setting_overrides: dict[str, Any] = field(default_factory=dict)
+    """Model settings that replace every role's own (a comparison arm's ``temperature``)."""
+
+    def spec(self, role: str) -> AgentSpec:
+        """The role's definition for this server profile, with the overrides applied."""
+        spec = self.config.agent(role, self.profile)
+        if not self.setting_overrides:
+            return spec
+        merged = {**spec.model_settings, **self.setting_overrides}
+        return spec.model_copy(
+            update={"model_settings": {k: v for k, v in merged.items() if v is not None}}
+        )
 
     @property
     def bound_strings(self) -> bool:

@@ -125,7 +125,7 @@ class ChatPipeline:
         *,
         done_when: Callable[[], bool],
     ) -> None:
-        spec = self.setup.config.agent(role, self.setup.profile)
+        spec = self.setup.spec(role)
         tools = self.setup.role_tools(role, ctx)
         policy = ToolChoicePolicy(spec.tool_choice)
         system = prompts.instructions(spec, ctx, with_handoffs=False)

@@ -12,7 +12,9 @@ import random
 import secrets as token_source
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from ..agent_specs import MODEL_SETTING_KEYS
 from ..questions.models import Question
 from ..questions.source import QuestionSource, supplied_question
 
@@ -43,6 +45,8 @@ class RoundPlan:
     owner: str | None = None
     """The player who started it (API token name), when the API has tokens."""
     comparison_id: str | None = None
+    model_settings: dict[str, Any] | None = None
+    """Settings that replace the roles' own (see ``agent_specs.MODEL_SETTING_KEYS``)."""
 
 
 def new_game_id() -> str:
@@ -77,12 +81,19 @@ class Planner:
         mode: str = "ai",
         owner: str | None = None,
         comparison_id: str | None = None,
+        model_settings: dict[str, Any] | None = None,
     ) -> RoundPlan:
         if mode not in ("ai", "human"):
             raise InvalidRoundRequest("mode", f"unknown mode {mode!r}; use 'ai' or 'human'")
         if pipeline not in self.pipelines:
             raise InvalidRoundRequest(
                 "pipeline", f"unknown pipeline {pipeline!r}; use one of {self.pipelines}"
+            )
+        unknown = sorted(set(model_settings or {}) - MODEL_SETTING_KEYS)
+        if unknown:
+            raise InvalidRoundRequest(
+                "model_settings",
+                f"unknown model settings {unknown}; allowed: {sorted(MODEL_SETTING_KEYS)}",
             )
         model = model or self.default_model
         if model not in self.models:
@@ -110,6 +121,7 @@ class Planner:
                 mode,
                 owner,
                 comparison_id,
+                model_settings,
             )
         if seed is None:
             seed = random.randrange(2**31)
@@ -128,4 +140,5 @@ class Planner:
             mode,
             owner,
             comparison_id,
+            model_settings,
         )

@@ -8,6 +8,7 @@ a cancel request — each a single compare-and-set, so two API processes can nev
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +46,7 @@ class NewRound:
     question: str | None = None
     reference_answer: str | None = None
     comparison_id: str | None = None
+    model_settings: dict[str, Any] | None = None
 
 
 class RoundStore:
@@ -85,6 +87,7 @@ class RoundStore:
                         question=new.question,
                         reference_answer=new.reference_answer,
                         comparison_id=new.comparison_id,
+                        model_settings=new.model_settings,
                         created_at=now,
                         queued_at=now,
                         attempt=0,

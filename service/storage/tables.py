@@ -92,6 +92,8 @@ class RoundRow(ClaimColumns, Base):
     answer_run_id: Mapped[str | None] = mapped_column(String(64))
     """The AG-UI run id the player's answer asked for (its second run's ``runId``)."""
     comparison_id: Mapped[str | None] = mapped_column(String(64))
+    model_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    """Settings that replace the roles' own for this round (a comparison arm's)."""
 
 
 class StreamEventRow(Base):

@@ -35,7 +35,7 @@ def api(make_settings, serve):
     ("body", "field", "text"),
     [
         ({}, "pipeline", "Field required"),
-        ({"pipeline": "crew"}, "pipeline", "'agents' or 'chat'"),
+        ({"pipeline": "crew"}, "pipeline", "'agents', 'agents-tools' or 'chat'"),
         (
             {"pipeline": "agents", "category": "astrology"},
             "category",
