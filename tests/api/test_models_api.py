@@ -68,5 +68,5 @@ def test_a_bad_models_file_stops_start_up_naming_it(make_settings, tmp_path: Pat
 
     models = tmp_path / "models.yaml"
     models.write_text("models:\n  broken:\n    base_url: ftp://x\n    model: m\n")
-    with pytest.raises(ConfigError, match="models.yaml"):
+    with pytest.raises(ConfigError, match=r"models\.yaml"):
         create_app(make_settings(models_file=models))
