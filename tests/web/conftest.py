@@ -29,7 +29,7 @@ from quizrelay.settings import Settings
 from quizrelay.web import include_web
 from tests.api.test_traces_api import QUESTION, agents_steps, chat_steps
 from tests.conftest import UNUSED_URL
-from tests.fakes.openai_steps import _auto_step
+from tests.fakes.openai_steps import ToolCallStep, _auto_step, split_even
 from tests.fakes.scripted_openai import (
     Faults,
     ScriptedOpenAIServer,
@@ -315,21 +315,35 @@ PHONE_375 = {"width": 375, "height": 812}
 class Pacer:
     """The scripted model's responder: :func:`auto_responder` (instant, "42" for any free text,
     schema-valid arguments for any named tool); model-like pacing while ``delays`` is set;
-    ``answer`` replaces the free text; ``failing`` answers every call with an HTTP 503."""
+    ``answer`` replaces the free text; ``strings`` replaces every string in a tool call's
+    arguments; ``failing`` answers every call with an HTTP 503."""
 
     def __init__(self) -> None:
         self.delays: tuple[float, float] | None = None
         self.answer: str | None = None
+        self.strings: str | None = None
         self.failing = False
 
     def __call__(self, body: dict[str, Any]) -> Any:
         if self.failing:
             return scripted_error(503, "the scripted model is down")
-        if self.answer is not None:
-            return _auto_step(body, self.answer, Faults(), arg_chunks=3)
+        if self.answer is not None or self.strings is not None:
+            text = "42" if self.answer is None else self.answer
+            step = _auto_step(body, text, Faults(), arg_chunks=3)
+            if self.strings is not None and isinstance(step, ToolCallStep):
+                step = with_strings(step, self.strings)
+            return step
         if self.delays is None:
             return auto_responder(body)
         return paced_auto_responder(*self.delays)(body)
+
+
+def with_strings(step: ToolCallStep, text: str) -> ToolCallStep:
+    """``step`` with every string argument set to ``text`` (its JSON torn into as many parts)."""
+    arguments = json.loads(step.arguments or "{}")
+    raw = json.dumps({k: text if isinstance(v, str) else v for k, v in arguments.items()})
+    chunks = split_even(raw, max(len(step.argument_chunks), 1))
+    return dataclasses.replace(step, arguments=raw, argument_chunks=tuple(chunks))
 
 
 @dataclass

@@ -2,7 +2,9 @@
    the access token and its dialog), reading event streams (QR.readSSE, QR.follow), escaping,
    formatting numbers, times and differences, span kinds, pretty JSON. Everything lives on
    window.QR. Rule: any text that comes from the API goes through QR.esc (or QR.jsonHTML, or
-   textContent) before it becomes HTML; span data and round events are model output. */
+   textContent) before it becomes HTML, exactly once; span data and round events are model
+   output. Model text streamed into a round (live.js) is first QR.unescape'd, as the service
+   does to the answers it records, so it reads the same as the answer. */
 "use strict";
 (function () {
   const QR = {};
@@ -10,6 +12,29 @@
   const ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
   /** HTML-escape anything (null/undefined → ""). Safe in text and in quoted attributes. */
   QR.esc = (value) => (value === null || value === undefined ? "" : String(value)).replace(/[&<>"']/g, (c) => ESC[c]);
+
+  /** Undo the HTML character references in model text ("&#34;p&#34;" → '"p"', "&amp;" → "&"),
+      as the service does to answers and tool arguments (clean_model_text: Python's
+      html.unescape, the same HTML5 rules the browser applies here). Some chat templates escape
+      the prompt (llama-cpp-python's chatml-function-calling renders it with Jinja autoescape)
+      and small models copy the entities into what they write. The result is plain text: set it
+      with textContent or pass it through QR.esc, like any other model text. Only each
+      reference itself ("&", "#", letters, digits, ";") reaches the decoder, never markup. */
+  const REFERENCE = /&(?:#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*;?)/g;
+  const decoder = document.createElement("textarea");
+  const decoded = new Map();
+  QR.unescape = (value) => {
+    const text = value === null || value === undefined ? "" : String(value);
+    if (!text.includes("&")) return text;
+    return text.replace(REFERENCE, (ref) => {
+      if (!decoded.has(ref)) {
+        if (decoded.size > 1000) decoded.clear();
+        decoder.innerHTML = ref; // RCDATA: references decoded, nothing else; `ref` has no "<"
+        decoded.set(ref, decoder.value);
+      }
+      return decoded.get(ref);
+    });
+  };
 
   QR.$ = (selector, root) => (root || document).querySelector(selector);
   QR.$$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));

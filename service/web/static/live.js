@@ -3,7 +3,9 @@
    their arguments and model text as they stream, then the question, the answer, the verdict,
    timings and tokens. `new QR.RoundView(container, opts).handle(event)` per AG-UI event.
    Streaming text is appended to text nodes (no re-render per token); everything from the API
-   reaches the page as textContent or through QR.esc. */
+   reaches the page as textContent or through QR.esc, once. Model text (message deltas, tool
+   arguments) is QR.unescape'd on the way in, as the service does to the answer it records:
+   a model behind an escaping chat template writes `&#34;p&#34;` for `"p"`. */
 "use strict";
 (function () {
   const QR = window.QR;
@@ -25,6 +27,30 @@
     if (text !== undefined && text !== null) node.textContent = String(text);
     return node;
   };
+
+  // A character reference that may be unfinished, at the end of the text; held back when at most
+  // HOLD long (the longest named one, "&CounterClockwiseContourIntegral;", has 33 characters).
+  const OPEN_REFERENCE = /&(?:#[xX]?[0-9a-fA-F]*|[A-Za-z][A-Za-z0-9]*)?$/;
+  const HOLD = 40;
+
+  /** Streamed model text into one text node, decoded (QR.unescape). A delta may end inside a
+      character reference ("…&#3" then "4;p…"): a tail that could still grow into one is held
+      back until the next delta or flush(). References never contain "&", so decoding the text
+      piece by piece, cut before an "&", gives what decoding it whole would. */
+  class ModelText {
+    constructor(node) { this.node = node; this.held = ""; }
+    add(delta) {
+      const text = this.held + (delta || "");
+      const tail = OPEN_REFERENCE.exec(text);
+      const cut = tail && text.length - tail.index <= HOLD ? tail.index : text.length;
+      this.held = text.slice(cut);
+      if (cut) this.node.appendData(QR.unescape(text.slice(0, cut)));
+    }
+    flush() {
+      if (this.held) this.node.appendData(QR.unescape(this.held));
+      this.held = "";
+    }
+  }
 
   class RoundView {
     /** opts: {title, pipeline, human, announce (bool: speak through the live region)} */
@@ -127,20 +153,35 @@
       } else if (type.startsWith("TEXT_MESSAGE_") && String(event.messageId).startsWith("fact_")) {
         // The round's facts said as messages (for generic AG-UI clients): drawn from CUSTOM events here.
       } else if (type === "TEXT_MESSAGE_START") {
-        const node = this.append(el("p", "say"), ROLES.includes(event.name) ? event.name : null);
-        this.texts.set(event.messageId, node.appendChild(document.createTextNode("")));
+        this.message(event.messageId, ROLES.includes(event.name) ? event.name : null);
       } else if (type === "TEXT_MESSAGE_CONTENT") {
-        let text = this.texts.get(event.messageId);
-        if (!text) text = this.texts.set(event.messageId, this.append(el("p", "say")).appendChild(document.createTextNode(""))).get(event.messageId);
-        text.appendData(event.delta || "");
-        this.follow(text.parentNode.parentNode);
+        const text = this.texts.get(event.messageId) || this.message(event.messageId, null);
+        text.add(event.delta);
+        this.follow(text.node.parentNode.parentNode);
+      } else if (type === "TEXT_MESSAGE_END") {
+        const text = this.texts.get(event.messageId);
+        if (text) text.flush();
       } else if (type.startsWith("TOOL_CALL_")) {
         this.toolCall(type, event);
       } else if (type === "RUN_FINISHED") {
+        this.flushAll();
         this.finished(event);
       } else if (type === "RUN_ERROR") {
         this.failed(event.code || "error", event.message || "");
       }
+    }
+
+    /** A new text message (a paragraph in `role`'s lane, else the active one): its ModelText. */
+    message(messageId, role) {
+      const text = new ModelText(this.append(el("p", "say"), role).appendChild(document.createTextNode("")));
+      this.texts.set(messageId, text);
+      return text;
+    }
+
+    /** Show what is held back of every message and tool call (the stream ended or broke). */
+    flushAll() {
+      for (const text of this.texts.values()) text.flush();
+      for (const call of this.calls.values()) call.args.flush();
     }
 
     toolCall(type, event) {
@@ -152,19 +193,22 @@
         node.innerHTML = '<div class="call-head"><span class="kicon k-' + (handoff ? "handoff" : "function") + '" aria-hidden="true">' +
           (handoff ? "⇢" : "ƒ") + '</span><b class="call-name"></b><span class="call-state muted">calling…</span></div><pre class="call-args"></pre>';
         node.querySelector(".call-name").textContent = name;
-        call = { node, args: node.querySelector(".call-args").appendChild(document.createTextNode("")) };
+        call = { node, args: new ModelText(node.querySelector(".call-args").appendChild(document.createTextNode(""))) };
         this.calls.set(event.toolCallId, call);
         this.append(node);
       }
       if (type === "TOOL_CALL_ARGS") {
-        call.args.appendData(event.delta || "");
+        call.args.add(event.delta);
         this.follow(call.node.parentNode);
       } else if (type === "TOOL_CALL_END") {
+        call.args.flush();
         call.node.querySelector(".call-state").textContent = "called";
       } else if (type === "TOOL_CALL_RESULT") {
+        call.args.flush();
         call.node.querySelector(".call-state").textContent = "done";
         const result = call.node.appendChild(el("div", "call-result"));
         result.appendChild(el("span", "qa-label", "result"));
+        // The tool's result is the service's text (the question as stored, the check): as it is.
         result.appendChild(document.createTextNode(" " + (event.content || "")));
         this.follow(call.node.parentNode);
       }
@@ -269,6 +313,7 @@
     }
 
     failed(code, message) {
+      this.flushAll();
       this.error = { code, message };
       const role = this.active || this.lastStep; // the step where it broke (it is closed before RUN_ERROR)
       const lane = this.lane(role);
