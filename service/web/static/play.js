@@ -22,7 +22,7 @@
     try {
       const { entries } = await QR.api("/api/leaderboard");
       body.innerHTML = entries.slice(0, 10).map((e) => '<tr data-mode="' + esc(e.mode) + '" data-pipeline="' + esc(e.pipeline) + '">' +
-        '<td class="num">' + esc(e.rank) + "</td><td>" + (e.mode === "human" ? "<b>Humans</b>" : esc(e.model)) + " " + QR.pipelineBadge(e.pipeline) +
+        '<td class="num">' + esc(e.rank) + '</td><td class="who">' + (e.mode === "human" ? "<b>Humans</b>" : esc(e.model)) + " " + QR.pipelineBadge(e.pipeline) +
         '</td><td class="num">' + esc(e.correct + " / " + e.answered) + '</td><td class="num">' +
         esc(e.accuracy === null ? "—" : Math.round(e.accuracy * 100) + "%") + "</td></tr>").join("") ||
         '<tr><td colspan="4" class="empty">No rounds played yet.</td></tr>';
