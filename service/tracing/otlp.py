@@ -47,7 +47,6 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 from agents.tracing import Span, Trace
 from agents.tracing.span_data import FunctionSpanData, GenerationSpanData, HandoffSpanData
@@ -66,19 +65,16 @@ from opentelemetry.trace import Status, StatusCode
 from opentelemetry.util.re import parse_env_headers
 from opentelemetry.util.types import AttributeValue
 
+from .otlp_endpoint import (
+    HEADERS_ENV,
+    TRACES_HEADERS_ENV,
+    export_timeout,
+    printable,
+    traces_endpoint,
+)
 from .otlp_redaction import RedactingSpanExporter
 
 logger = logging.getLogger(__name__)
-
-ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
-TRACES_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-HEADERS_ENV = "OTEL_EXPORTER_OTLP_HEADERS"
-TRACES_HEADERS_ENV = "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
-TIMEOUT_ENV = "OTEL_EXPORTER_OTLP_TIMEOUT"
-TRACES_TIMEOUT_ENV = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"
-
-DEFAULT_EXPORT_TIMEOUT_S = 5.0
-"""Per export request (retries included). The SDK's default, 10 s, is long for a shutdown."""
 
 DEFAULT_FLUSH_TIMEOUT_S = 5.0
 """How long ``force_flush``/``shutdown`` wait when the caller (the Agents SDK) names no timeout."""
@@ -86,37 +82,6 @@ DEFAULT_FLUSH_TIMEOUT_S = 5.0
 ATTRIBUTE_PREFIX = "quizrelay."
 _CONVERSATION_ID = "gen_ai.conversation.id"
 _SCOPE = "opentelemetry.instrumentation.openai_agents"
-
-
-def otlp_endpoint_configured(environ: Mapping[str, str] = os.environ) -> bool:
-    """True when an OTLP endpoint is set (non-empty): export is opt-in, off by default."""
-    return any((environ.get(name) or "").strip() for name in (ENDPOINT_ENV, TRACES_ENDPOINT_ENV))
-
-
-def traces_endpoint(environ: Mapping[str, str] = os.environ) -> str | None:
-    """The URL spans are posted to, by the exporter's own rule: the traces-specific variable is
-    used as it is; the generic one gets ``/v1/traces`` appended."""
-    specific = (environ.get(TRACES_ENDPOINT_ENV) or "").strip()
-    if specific:
-        return specific
-    generic = (environ.get(ENDPOINT_ENV) or "").strip()
-    return f"{generic.removesuffix('/')}/v1/traces" if generic else None
-
-
-def _export_timeout(environ: Mapping[str, str]) -> float:
-    raw = (environ.get(TRACES_TIMEOUT_ENV) or environ.get(TIMEOUT_ENV) or "").strip()
-    try:
-        return float(raw) if raw else DEFAULT_EXPORT_TIMEOUT_S
-    except ValueError:
-        logger.warning("ignoring %s=%r: not a number of seconds", TIMEOUT_ENV, raw)
-        return DEFAULT_EXPORT_TIMEOUT_S
-
-
-def _printable(url: str) -> str:
-    """An endpoint for the log: no user info, no query string."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
 def _run_bounded(action: Callable[[], object], timeout_s: float, what: str) -> bool:
@@ -391,7 +356,7 @@ def build_otlp_processor(
         environ.get(TRACES_HEADERS_ENV) or environ.get(HEADERS_ENV) or "", liberal=True
     )
     exporter = OTLPSpanExporter(
-        endpoint=endpoint, headers=dict(headers), timeout=_export_timeout(environ)
+        endpoint=endpoint, headers=dict(headers), timeout=export_timeout(environ)
     )
     resource = Resource.create(
         {SERVICE_NAME: (environ.get("OTEL_SERVICE_NAME") or "").strip() or service_name}
@@ -404,7 +369,7 @@ def build_otlp_processor(
     )
     logger.info(
         "exporting traces over OTLP/HTTP to %s (content %s)",
-        _printable(endpoint),
+        printable(endpoint),
         "included" if include_content else "left out",
     )
     return OtlpExport(processor=processor, provider=provider, endpoint=endpoint)

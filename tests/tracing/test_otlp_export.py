@@ -25,7 +25,8 @@ from agents.tracing import (
 )
 
 from quizrelay.errors import REDACTED
-from quizrelay.tracing.otlp import build_otlp_processor, otlp_endpoint_configured
+from quizrelay.tracing.otlp import build_otlp_processor
+from quizrelay.tracing.otlp_endpoint import otlp_endpoint_configured
 from tests.support.server import on_app
 from tests.support.sse import custom
 from tests.tracing.otlp_receiver import ReceivedSpan
