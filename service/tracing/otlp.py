@@ -27,6 +27,9 @@ bridge leaves out or gets wrong for this service:
   from the input messages, and says ``text_completion`` when there are none);
 * a reply's tool calls and a streamed reply (a Responses-API dump) become GenAI output messages
   instead of Python reprs;
+* messages conform to the GenAI message schemas (``genai_messages.py``): every output message
+  has a ``finish_reason`` and the span lists them in ``gen_ai.response.finish_reasons``, the
+  system prompt is only in ``gen_ai.system_instructions``, tool results are ``response`` parts;
 * spans still open when their trace ends are ended (the bridge's own cleanup matches SDK span ids
   against trace ids, which never match), and custom spans get their own name, not "unknown".
 
@@ -44,15 +47,21 @@ import copy
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
 from agents.tracing import Span, Trace
-from agents.tracing.span_data import FunctionSpanData, GenerationSpanData, HandoffSpanData
+from agents.tracing.span_data import (
+    AgentSpanData,
+    FunctionSpanData,
+    GenerationSpanData,
+    HandoffSpanData,
+)
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.openai_agents.span_processor import (
     ContentCaptureMode,
+    ContentPayload,
     GenAIOperationName,
     GenAISemanticProcessor,
 )
@@ -65,6 +74,7 @@ from opentelemetry.trace import Status, StatusCode
 from opentelemetry.util.re import parse_env_headers
 from opentelemetry.util.types import AttributeValue
 
+from . import genai_messages
 from .otlp_endpoint import (
     HEADERS_ENV,
     TRACES_HEADERS_ENV,
@@ -81,6 +91,8 @@ DEFAULT_FLUSH_TIMEOUT_S = 5.0
 
 ATTRIBUTE_PREFIX = "quizrelay."
 _CONVERSATION_ID = "gen_ai.conversation.id"
+_OUTPUT_MESSAGES = "gen_ai.output.messages"
+_FINISH_REASONS = "gen_ai.response.finish_reasons"
 _SCOPE = "opentelemetry.instrumentation.openai_agents"
 
 
@@ -237,52 +249,49 @@ class OtlpTracingProcessor(GenAISemanticProcessor):
         return super()._get_operation_name(span_data)
 
     def _normalize_output_messages_to_role_parts(self, span_data: Any) -> list[dict[str, Any]]:
-        """The model's reply as GenAI output messages, tool calls included.
+        """The model's reply as GenAI output messages, tool calls included: the bridge reads only
+        text and stringifies the rest (a streamed call's Responses-API dump, a tool call)."""
+        messages = genai_messages.output_messages(getattr(span_data, "output", None))
+        if messages is None:
+            messages = super()._normalize_output_messages_to_role_parts(span_data)
+        return messages
 
-        The bridge reads only text and stringifies the rest, so a streamed SDK call (its output is
-        a Responses-API dump) or a tool call became a Python repr. Called only with content on.
-        """
-        output = getattr(span_data, "output", None)
-        if not isinstance(output, list) or not all(isinstance(item, dict) for item in output):
-            return super()._normalize_output_messages_to_role_parts(span_data)
-        parts: list[dict[str, Any]] = []
-        finish_reason: str | None = None
-        for item in output:
-            if item.get("object") == "response":  # streamed: [Response.model_dump()]
-                for entry in item.get("output") or []:
-                    if entry.get("type") == "function_call":
-                        parts.append(
-                            {
-                                "type": "tool_call",
-                                "id": entry.get("call_id"),
-                                "name": entry.get("name"),
-                                "arguments": entry.get("arguments"),
-                            }
-                        )
-                    elif entry.get("type") == "message":
-                        text = "".join(str(c.get("text") or "") for c in entry.get("content") or [])
-                        if text:
-                            parts.append({"type": "text", "content": text})
-                continue
-            if isinstance(item.get("content"), str) and item["content"]:  # a chat message
-                parts.append({"type": "text", "content": item["content"]})
-            for call in item.get("tool_calls") or []:
-                function = call.get("function") or {}
-                parts.append(
-                    {
-                        "type": "tool_call",
-                        "id": call.get("id"),
-                        "name": function.get("name"),
-                        "arguments": function.get("arguments"),
-                    }
-                )
-            finish_reason = finish_reason or item.get("finish_reason")
-        if not parts:
-            return []
-        message: dict[str, Any] = {"role": "assistant", "parts": parts}
-        if finish_reason:
-            message["finish_reason"] = finish_reason
-        return [message]
+    def _build_content_payload(self, span: Span[Any]) -> ContentPayload:
+        """The bridge's messages made to conform to the GenAI message schemas (every span's,
+        and so every agent's aggregate too): see :mod:`.genai_messages`."""
+        payload = super()._build_content_payload(span)
+        if payload.input_messages:
+            payload.input_messages = genai_messages.conform_input_messages(
+                payload.input_messages, instructions_apart=bool(payload.system_instructions)
+            )
+        if payload.output_messages:
+            payload.output_messages = genai_messages.conform_output_messages(
+                payload.output_messages
+            )
+        return payload
+
+    def _extract_genai_attributes(
+        self,
+        span: Span[Any],
+        payload: ContentPayload,
+        agent_content: dict[str, list[Any]] | None = None,
+    ) -> Iterator[tuple[str, AttributeValue]]:
+        """The bridge's attributes, with ``gen_ai.response.finish_reasons`` listing the exported
+        output messages' finish reasons (the bridge sends none for a streamed call)."""
+        attributes = dict(super()._extract_genai_attributes(span, payload, agent_content))
+        if _OUTPUT_MESSAGES in attributes:
+            if isinstance(span.span_data, AgentSpanData):
+                sent = (agent_content or {}).get("output_messages") or []
+            else:
+                sent = payload.output_messages or []
+            attributes[_FINISH_REASONS] = genai_messages.finish_reasons(sent)
+        elif _FINISH_REASONS in attributes:  # content left out; the model's words, normalized
+            reasons = attributes[_FINISH_REASONS]
+            if isinstance(reasons, (list, tuple)):
+                attributes[_FINISH_REASONS] = [
+                    genai_messages.finish_reason(r, ()) for r in reasons if isinstance(r, str)
+                ]
+        yield from attributes.items()
 
     def force_flush(self) -> None:
         self.flush(DEFAULT_FLUSH_TIMEOUT_S)
