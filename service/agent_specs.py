@@ -17,8 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError
 
-RoleName = Literal["Questioner", "Answerer", "Judge"]
+RoleName = Literal["Questioner", "Answerer", "Judge", "Quizmaster"]
 ROLES: tuple[RoleName, ...] = ("Questioner", "Answerer", "Judge")
+QUIZMASTER: RoleName = "Quizmaster"
+"""Not a role of the round: the agent of the ``agents-tools`` pipeline that calls the three
+roles as tools (``quizmaster.yaml``)."""
 
 ToolChoiceSpec = str | list[str]
 """``"auto"``, ``"required"``, ``"none"``, a tool name, or a list of tool names to force in
@@ -30,6 +33,7 @@ ALLOWED_PLACEHOLDERS: dict[str, set[str]] = {
     "Questioner": {"category", "difficulty", "task"},
     "Answerer": {"category", "difficulty", "question"},
     "Judge": {"category", "difficulty", "question", "answer", "reference_answer", "check_result"},
+    "Quizmaster": {"category", "difficulty"},
     "kickoff": {"category", "difficulty"},
     "task": {"category", "difficulty"},
 }
@@ -217,7 +221,7 @@ def load_agents_config(directory: Path) -> AgentsConfig:
         )
     try:
         agents = {}
-        for role in ROLES:
+        for role in (*ROLES, QUIZMASTER):
             path = directory / f"{role.lower()}.yaml"
             spec = AgentSpec.model_validate(_read_yaml(path))
             if spec.name != role:

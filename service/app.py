@@ -51,7 +51,7 @@ from .web.pages import include_web
 
 logger = logging.getLogger(__name__)
 
-PIPELINES = ["agents", "chat"]
+PIPELINES = ["agents", "agents-tools", "chat"]
 
 Role = Literal["api", "worker", "both"]
 

@@ -29,6 +29,7 @@ from .execution.worker import Worker, new_worker_id
 from .metrics import Metrics
 from .named_models import load_models, model_secrets
 from .pipelines.agents_sdk import AgentsPipeline
+from .pipelines.agents_tools import AgentsToolsPipeline
 from .pipelines.chat_baseline import ChatPipeline
 from .pipelines.sdk_agents import ModelFactory
 from .questions.source import QuestionSource
@@ -57,6 +58,7 @@ class Playing:
 
 PIPELINE_BUILDERS: dict[str, PipelineBuilder] = {
     "agents": lambda setup, client, models: AgentsPipeline(setup, models),
+    "agents-tools": lambda setup, client, models: AgentsToolsPipeline(setup, models),
     "chat": lambda setup, client, models: ChatPipeline(setup, client),
 }
 """The pipelines a worker can play, by name: each gets the model's setup, its ``openai``

@@ -271,6 +271,7 @@ class ComparisonExecutor:
             game_id=f"{claim.id}_{arm['name']}",
             owner=settings.get("owner"),
             comparison_id=claim.id,
+            model_settings=arm.get("model_settings"),
         )
         started = await self.round_service.start(plan, wake=False)
         round_claim = await self.claims.acquire(Job("round", started.id))

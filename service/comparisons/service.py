@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..execution.following import follow
@@ -18,14 +18,16 @@ from ..storage.tables import ComparisonRow
 
 @dataclass(frozen=True)
 class Arm:
-    """One way of playing the questions: a pipeline on a named model."""
+    """One way of playing the questions: a pipeline on a named model (with settings)."""
 
     pipeline: str
     model: str
     name: str
+    model_settings: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, str]:
-        return {"pipeline": self.pipeline, "model": self.model, "name": self.name}
+    def as_dict(self) -> dict[str, Any]:
+        return {"pipeline": self.pipeline, "model": self.model, "name": self.name,
+                "model_settings": dict(self.model_settings)}  # fmt: skip
 
 
 def default_arms(pipelines: list[str], model: str) -> list[Arm]:
@@ -56,10 +58,13 @@ class ComparisonService:
         *,
         rounds: int,
         arms: list[Arm],
+        baseline: str,
         categories: list[str] | None,
         difficulty: str | None,
         seed: int | None,
         owner: str | None,
+        record: dict[str, Any] | None = None,
+        rerun_of: str | None = None,
     ) -> str:
         comparison_id = new_id("cmp")
         settings: dict[str, Any] = {
@@ -68,8 +73,11 @@ class ComparisonService:
             "difficulty": difficulty,
             "seed": seed if seed is not None else random.randrange(2**31 - 1000),
             "arms": [arm.as_dict() for arm in arms],
+            "baseline": baseline,
             "pipelines": [arm.pipeline for arm in arms],
             "owner": owner,
+            "record": record,
+            "rerun_of": rerun_of,
         }
         await self.store.create(comparison_id, settings, owner)
         await self.queue.submit(Job("comparison", comparison_id))

@@ -1,5 +1,8 @@
 """A comparison's result: per-arm statistics and per-question pairs, from what was stored.
 
+``statistics`` holds the figures people decide on (intervals, paired tests against the baseline
+arm, categories: :mod:`.statistics`); ``pipelines`` keeps the plain per-arm medians.
+
 Everything is measured from what the service recorded: time to first token from the round,
 round time, model calls, tokens, cost and time inside model calls from the round's trace (so the
 numbers agree with the trace pages), correctness from the verdict against the known answer.
@@ -17,6 +20,7 @@ from ..storage.rounds import RoundStore
 from ..storage.traces import TraceStore
 from ..tracing.views import build_view
 from ..vocabulary import round_links
+from . import statistics as stats
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -54,6 +58,7 @@ async def summarize(
 ) -> dict[str, Any]:
     """Per-arm statistics and per-question pairs, from the stored rounds and traces."""
     arm_names = [arm["name"] for arm in settings["arms"]]
+    baseline = settings.get("baseline") or arm_names[0]
     measured = []
     for entry in played:
         row = await rounds.get(entry["round_id"])
@@ -87,7 +92,12 @@ async def summarize(
         if not pair:
             continue
         first = next(iter(pair.values()))
-        a, b = (pair.get(name) for name in arm_names[:2]) if len(arm_names) > 1 else (None, None)
+        base = pair.get(baseline)
+        pages = {
+            name: f"/traces/compare?a={base['trace_id']}&b={other['trace_id']}"
+            for name, other in pair.items()
+            if base is not None and name != baseline
+        }
         questions.append(
             {
                 "index": index,
@@ -96,14 +106,15 @@ async def summarize(
                 "question": first["question"],
                 "reference_answer": first["reference_answer"],
                 "rounds": pair,
-                "compare_page": f"/traces/compare?a={a['trace_id']}&b={b['trace_id']}"
-                if a and b
-                else None,
+                "compare_pages": pages,
+                "compare_page": next(iter(pages.values()), None),
             }
         )
     return {
         "id": comparison_id,
         "settings": settings,
+        "baseline": baseline,
+        "statistics": stats.compare(measured, arm_names, baseline),
         "pipelines": pipelines,
         "questions": questions,
     }

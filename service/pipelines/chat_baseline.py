@@ -270,7 +270,10 @@ class ChatPipeline:
                     error = exc
                 else:
                     if include:
-                        span.span_data.output = [reply.as_message()]
+                        # The trace keeps why the reply ended (not the history: no server wants it).
+                        span.span_data.output = [
+                            {**reply.as_message(), "finish_reason": reply.finish_reason}
+                        ]
                     span.span_data.usage = {
                         "requests": 1,
                         "input_tokens": reply.input_tokens or 0,

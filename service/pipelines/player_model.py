@@ -26,14 +26,19 @@ from openai.types.responses import (
     ResponseFunctionToolCall,
     ResponseOutputItemAddedEvent,
     ResponseOutputItemDoneEvent,
+    ResponseOutputMessage,
+    ResponseOutputText,
     ResponseStatus,
+    ResponseTextDeltaEvent,
 )
 
 from ..rounds.player import AwaitingPlayer, PlayerSeat
 from ..rounds.tools import TRANSFER_TO_JUDGE
 
 
-def _response(call: ResponseFunctionToolCall | None, status: ResponseStatus) -> Response:
+def _response(
+    call: ResponseFunctionToolCall | ResponseOutputMessage | None, status: ResponseStatus
+) -> Response:
     return Response(
         id="player",
         created_at=0,
@@ -49,21 +54,31 @@ def _response(call: ResponseFunctionToolCall | None, status: ResponseStatus) -> 
 
 
 class PlayerModel(Model):
-    def __init__(self, seat: PlayerSeat, *, round_id: str) -> None:
+    def __init__(self, seat: PlayerSeat, *, round_id: str, as_text: bool = False) -> None:
         self.seat = seat
         self.round_id = round_id
+        self.as_text = as_text
+        """Reply with the answer as text (the Answerer called as a tool) instead of a handoff."""
 
-    async def _call(self) -> ResponseFunctionToolCall | None:
-        """The player's answer as a handoff call; None while there is none yet."""
+    async def _call(self) -> ResponseFunctionToolCall | ResponseOutputMessage | None:
+        """The player's answer as a handoff call (or as text); None while there is none yet."""
         with custom_span("player answer", data={"answered_by": "player"}):
             try:
                 answer = await self.seat.wait_for_answer()
             except AwaitingPlayer:
                 return None
-        call_id = f"call_player_{self.round_id}"
+        item_id = f"call_player_{self.round_id}"
+        if self.as_text:
+            return ResponseOutputMessage(
+                id=item_id,
+                content=[ResponseOutputText(text=answer, annotations=[], type="output_text")],
+                role="assistant",
+                status="completed",
+                type="message",
+            )
         return ResponseFunctionToolCall(
-            id=call_id,
-            call_id=call_id,
+            id=item_id,
+            call_id=item_id,
             type="function_call",
             name=TRANSFER_TO_JUDGE,
             arguments=json.dumps({"answer": answer}),
@@ -71,11 +86,11 @@ class PlayerModel(Model):
         )
 
     async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
-        call = await self._call()
-        return ModelResponse(output=[call] if call else [], usage=Usage(), response_id=None)
+        item = await self._call()
+        return ModelResponse(output=[item] if item else [], usage=Usage(), response_id=None)
 
     async def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        call = await self._call()
+        item = await self._call()
         sequence = 0
 
         def number() -> int:
@@ -83,43 +98,56 @@ class PlayerModel(Model):
             sequence += 1
             return sequence
 
-        if call is None:  # no answer yet: an empty reply ends the run
-            yield ResponseCreatedEvent(
-                response=_response(None, "in_progress"),
-                sequence_number=number(),
-                type="response.created",
-            )
-            yield ResponseCompletedEvent(
-                response=_response(None, "completed"),
-                sequence_number=number(),
-                type="response.completed",
-            )
-            return
-
         yield ResponseCreatedEvent(
-            response=_response(call, "in_progress"),
+            response=_response(item, "in_progress"),
             sequence_number=number(),
             type="response.created",
         )
-        pending = call.model_copy(update={"arguments": "", "status": "in_progress"})
-        yield ResponseOutputItemAddedEvent(
-            item=pending,
-            output_index=0,
-            sequence_number=number(),
-            type="response.output_item.added",
-        )
-        yield ResponseFunctionCallArgumentsDeltaEvent(
-            delta=call.arguments,
-            item_id=call.id or "",
-            output_index=0,
-            sequence_number=number(),
-            type="response.function_call_arguments.delta",
-        )
-        yield ResponseOutputItemDoneEvent(
-            item=call, output_index=0, sequence_number=number(), type="response.output_item.done"
-        )
+        if item is not None:  # no answer yet: an empty reply ends the run
+            yield from_item(item, number)
+            yield _delta(item, number())
+            yield ResponseOutputItemDoneEvent(
+                item=item,
+                output_index=0,
+                sequence_number=number(),
+                type="response.output_item.done",
+            )
         yield ResponseCompletedEvent(
-            response=_response(call, "completed"),
+            response=_response(item, "completed"),
             sequence_number=number(),
             type="response.completed",
         )
+
+
+def from_item(
+    item: ResponseFunctionToolCall | ResponseOutputMessage, number: Any
+) -> ResponseOutputItemAddedEvent:
+    """The item as it starts: a call without arguments yet, or a message without text yet."""
+    if isinstance(item, ResponseFunctionToolCall):
+        pending: Any = item.model_copy(update={"arguments": "", "status": "in_progress"})
+    else:
+        pending = item.model_copy(update={"content": [], "status": "in_progress"})
+    return ResponseOutputItemAddedEvent(
+        item=pending, output_index=0, sequence_number=number(), type="response.output_item.added"
+    )
+
+
+def _delta(item: ResponseFunctionToolCall | ResponseOutputMessage, sequence: int) -> Any:
+    if isinstance(item, ResponseFunctionToolCall):
+        return ResponseFunctionCallArgumentsDeltaEvent(
+            delta=item.arguments,
+            item_id=item.id or "",
+            output_index=0,
+            sequence_number=sequence,
+            type="response.function_call_arguments.delta",
+        )
+    text = item.content[0].text if isinstance(item.content[0], ResponseOutputText) else ""
+    return ResponseTextDeltaEvent(
+        content_index=0,
+        delta=text,
+        item_id=item.id,
+        output_index=0,
+        sequence_number=sequence,
+        type="response.output_text.delta",
+        logprobs=[],
+    )

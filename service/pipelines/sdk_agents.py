@@ -186,7 +186,7 @@ def role_agent(
     def instructions(run_context: RunContextWrapper[RoundContext], agent: Any) -> str:
         return prompts.instructions(spec, run_context.context, with_handoffs=with_handoffs)
 
-    tools: list[Tool] = [
+    tools: list[Tool] = extra.pop("tools", None) or [
         function_tool(tool, bound_strings=setup.bound_strings)
         for tool in setup.role_tools(role, ctx)
     ]

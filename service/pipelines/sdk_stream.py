@@ -27,9 +27,11 @@ from ..rounds.context import RoundContext
 class SdkStreamTranslator:
     """Stateful: remembers the current agent and which output index belongs to which call."""
 
-    def __init__(self, ctx: RoundContext) -> None:
+    def __init__(self, ctx: RoundContext, *, handoffs: bool = True) -> None:
         self._ctx = ctx
         self._events = ctx.events
+        self._handoffs = handoffs
+        """Report a change of agent as a ``handoff`` (not when roles are called as tools)."""
         self.current_agent: str | None = None
         self._response_number = 0
         self._call_ids: dict[int, str] = {}
@@ -47,7 +49,7 @@ class SdkStreamTranslator:
         previous = self.current_agent
         if previous == name:
             return
-        if previous is not None:
+        if previous is not None and self._handoffs:
             self._events.handoff(previous, name)
         self.current_agent = name
         self._events.step_started(name)

@@ -103,7 +103,7 @@ def test_categories_health_and_docs(api, http):
         "model": "scripted-model",
         "model_server": "remote",
         "profile": "generic",
-        "pipelines": ["agents", "chat"],
+        "pipelines": ["agents", "agents-tools", "chat"],
         "mode": "memory",
         "dependencies": {"database": "ok"},
     }
