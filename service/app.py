@@ -154,6 +154,7 @@ def create_app(
                 )
                 state.worker = played.worker
                 state.tracing = played.tracing
+                state.profile = played.profile
                 state.model_server = played.model_server  # type: ignore[assignment]
             app.state.service = state
             app.state.loop = asyncio.get_running_loop()  # for callers in other threads (tests)

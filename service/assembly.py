@@ -54,6 +54,8 @@ class Playing:
     executor: RoundExecutor
     model_server: str
     tracing: list[Any]
+    profile: str
+    """The default model's quirk profile, as its server told us (``auto`` resolved)."""
 
 
 PIPELINE_BUILDERS: dict[str, PipelineBuilder] = {
@@ -154,7 +156,8 @@ async def playing(
             asyncio.create_task(asyncio.to_thread(questions.warm_up), name="question warm-up"),
         ]
         model_server = "embedded" if settings.uses_embedded_model else "remote"
-        yield Playing(worker, executor, model_server, processors)
+        profile = (await catalog.resolve(settings.model_name)).profile
+        yield Playing(worker, executor, model_server, processors, profile)
     finally:
         if worker is not None:
             await worker.drain(settings.drain_grace)

@@ -8,7 +8,9 @@ server process itself, shared by every name that points at it and stopped with t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +20,7 @@ from openai import AsyncOpenAI
 from .agent_specs import AgentsConfig, AgentSpec
 from .embedded.process import EmbeddedModelProcess
 from .errors import RoundFailure
+from .llama_server import is_llama_server
 from .llm_client import build_client
 from .named_models import NamedModel
 from .pipelines.base import Pipeline, PipelineSetup
@@ -25,6 +28,8 @@ from .retry import RetryPolicy
 from .rounds.tools import build_tools
 from .settings import Settings
 from .vocabulary import MODEL_UNREACHABLE
+
+logger = logging.getLogger(__name__)
 
 PipelineBuilder = Callable[[PipelineSetup, AsyncOpenAI, Callable[[str, AgentSpec], Any]], Pipeline]
 """Builds one pipeline from the setup, the client and a factory of SDK models."""
@@ -61,6 +66,19 @@ class PipelineCatalog:
             self.embedded = EmbeddedModelProcess(self.settings)
             self._embedded_url = await self.embedded.start()
         return self._embedded_url
+
+    async def resolve(self, name: str) -> NamedModel:
+        """The model, its profile refined by asking the server when it was only inferred (a
+        llama.cpp ``llama-server`` looks like any server from its URL)."""
+        model = self.models[name]
+        if model.auto and model.profile == "generic" and model.base_url is not None:
+            if await is_llama_server(model.base_url):
+                logger.info("model %s: %s is llama.cpp's llama-server", name, model.base_url)
+                model = dataclasses.replace(model, profile="llama-server", auto=False)
+            else:
+                model = dataclasses.replace(model, auto=False)
+            self.models[name] = model
+        return model
 
     async def _client(self, model: NamedModel) -> AsyncOpenAI:
         base_url = model.base_url or await self.start_embedded()
@@ -99,7 +117,7 @@ class PipelineCatalog:
             found = self._pipelines.get(key)
             if found is not None:
                 return found
-            model = self.models[model_name]
+            model = await self.resolve(model_name)
             try:
                 client = await self._client(model)
             except Exception as exc:  # the embedded model would not start (or is not installed)

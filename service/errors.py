@@ -143,6 +143,13 @@ def failure_from_exception(exc: BaseException, *, role: str | None = None) -> Ro
         detail = _openai_error_detail(exc)
         message = f"The model server is rate limiting requests (HTTP 429){where}: {detail}"
         return RoundFailure(MODEL_RATE_LIMITED, message, role=role)
+    if isinstance(exc, openai.APIStatusError) and "requires --jinja" in str(exc):
+        detail = _openai_error_detail(exc)
+        message = (
+            f"The model server rejected the request (HTTP {exc.status_code}){where}: {detail}. "
+            "Start llama-server with --jinja (or set QUIZRELAY_MODEL_PROFILE=llama-server)."
+        )
+        return RoundFailure(MODEL_REQUEST_REJECTED, message, role=role)
     if isinstance(exc, openai.InternalServerError):
         detail = _openai_error_detail(exc)
         message = f"The model server failed (HTTP {exc.status_code}){where}: {detail}"
@@ -165,6 +172,9 @@ def failure_from_exception(exc: BaseException, *, role: str | None = None) -> Ro
     if isinstance(exc, MaxTurnsExceeded):
         message = f"The agents used up their turns without reaching a verdict{where}."
         return RoundFailure(MAX_TURNS_EXCEEDED, message, role=role)
+    if isinstance(exc, ModelBehaviorError) and "finish_reason='length'" in exc.message:
+        message = f"The model's reply was cut off at its max_tokens{where}: {exc.message}"
+        return RoundFailure(MODEL_OUTPUT_TRUNCATED, message, role=role)
     if isinstance(exc, ModelBehaviorError):
         message = f"The model produced output that could not be used{where}: {exc.message}"
         return RoundFailure(INVALID_TOOL_ARGUMENTS, message, role=role)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx2
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
+from .llama_server import JsonToolsTransport
 from .settings import Settings
 
 
@@ -63,7 +64,11 @@ def build_client(
 ) -> AsyncOpenAI:
     """The client for ``base_url`` with its key (the settings' by default) and read timeout."""
     profile = profile or settings.profile()
-    transport = NullContentFixTransport() if profile == "llama-cpp" else None
+    transport: httpx2.AsyncBaseTransport | None = None
+    if profile == "llama-cpp":
+        transport = NullContentFixTransport()
+    elif profile == "llama-server":
+        transport = JsonToolsTransport()
     http_client = DefaultAsyncHttpxClient(transport=transport) if transport else None
     timeout = httpx2.Timeout(connect=10.0, read=settings.llm_read_timeout, write=30.0, pool=30.0)
     return AsyncOpenAI(

@@ -42,6 +42,8 @@ class NamedModel:
     """What requests send as ``model``."""
     profile: str
     api_key_env: str | None = None
+    auto: bool = False
+    """The profile was inferred, not set: a worker may refine it by asking the server."""
 
     @property
     def embedded(self) -> bool:
@@ -101,6 +103,7 @@ def load_models(settings: Settings) -> dict[str, NamedModel]:
         base_url=settings.llm_base_url,
         model=settings.model_name,
         profile=settings.profile(),
+        auto=settings.model_profile == "auto",
     )
     models = {default.name: default}
     models[EMBEDDED] = NamedModel(EMBEDDED, None, EMBEDDED_MODEL_NAME, "llama-cpp")
@@ -116,7 +119,9 @@ def load_models(settings: Settings) -> dict[str, NamedModel]:
         if name in models:
             raise ConfigError(f"{path}: the model name {name!r} is taken (configured or built in)")
         profile = infer_profile(entry.profile, entry.base_url, entry.model)
-        models[name] = NamedModel(name, entry.base_url, entry.model, profile, entry.api_key_env)
+        models[name] = NamedModel(
+            name, entry.base_url, entry.model, profile, entry.api_key_env, entry.profile == "auto"
+        )
     return models
 
 

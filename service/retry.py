@@ -19,12 +19,24 @@ import openai
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
+PERMANENT_5XX = ("requires --jinja",)
+"""Server errors that no retry can fix (llama-server started without ``--jinja``)."""
+
+
+def permanent_server_error(exc: BaseException) -> bool:
+    return isinstance(exc, openai.APIStatusError) and any(
+        marker in str(exc) for marker in PERMANENT_5XX
+    )
+
+
 def is_transient(exc: BaseException) -> bool:
     if isinstance(
         exc, (openai.APITimeoutError, openai.APIConnectionError, TimeoutError, asyncio.TimeoutError)
     ):
         return True
     if isinstance(exc, openai.APIStatusError):
+        if permanent_server_error(exc):
+            return False
         return exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500
     if isinstance(exc, openai.APIError):  # an error event in the middle of a stream
         return True

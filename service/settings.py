@@ -17,7 +17,9 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ModelProfileName = Literal["auto", "openai", "openai-reasoning", "ollama", "llama-cpp", "generic"]
+ModelProfileName = Literal[
+    "auto", "openai", "openai-reasoning", "ollama", "llama-cpp", "llama-server", "generic"
+]
 """Which server quirks to expect. ``auto`` infers it from the base URL and model name (see
 :meth:`Settings.profile`)."""
 

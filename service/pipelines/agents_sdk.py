@@ -26,6 +26,8 @@ from agents import (
 )
 from agents.exceptions import ModelBehaviorError
 from agents.extensions.handoff_filters import remove_all_tools
+from agents.handoffs import HandoffInputData
+from agents.items import MessageOutputItem
 
 from .. import errors
 from ..rounds import prompts
@@ -44,6 +46,29 @@ from .sdk_agents import ModelFactory, role_agent, stop_at_verdict, verdict_follo
 from .sdk_stream import SdkStreamTranslator
 
 
+def only_the_kickoff(data: HandoffInputData) -> HandoffInputData:
+    """What a role hands on: the round's kickoff, not its own turns. Tool calls and results go
+    (a free-form reference answer travels in one), and so do its text replies: what the next
+    role needs is in its instructions, as in the ``chat`` pipeline, and a history ending on an
+    assistant turn is a prefill to many servers (llama.cpp's echoes it)."""
+    stripped = remove_all_tools(data)
+
+    def no_replies(items: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(item for item in items if not isinstance(item, MessageOutputItem))
+
+    history = stripped.input_history
+    if isinstance(history, tuple):
+        history = tuple(
+            item for item in history
+            if not (isinstance(item, dict) and item.get("role") == "assistant")
+        )  # fmt: skip
+    return stripped.clone(
+        input_history=history,
+        pre_handoff_items=no_replies(stripped.pre_handoff_items),
+        new_items=no_replies(stripped.new_items),
+    )
+
+
 def _answer_handoff(
     judge: Agent[RoundContext], description: str, schema: dict[str, Any]
 ) -> Handoff:
@@ -52,7 +77,7 @@ def _answer_handoff(
     The SDK's own handoff parser rejects a raw newline inside a string, which
     llama-cpp-python's grammar allows; an unusable payload still fails the round explicitly.
     """
-    base = handoff(judge, input_filter=remove_all_tools, tool_description_override=description)
+    base = handoff(judge, input_filter=only_the_kickoff, tool_description_override=description)
 
     async def invoke(
         run_context: RunContextWrapper[RoundContext], arguments_json: str
@@ -117,7 +142,7 @@ class AgentsPipeline:
             )  # the player's time is bounded by answer_timeout
         else:
             answerer = self._agent("Answerer", ctx, handoffs=[to_judge])
-        to_answerer = handoff(answerer, input_filter=remove_all_tools, is_enabled=_question_is_set)
+        to_answerer = handoff(answerer, input_filter=only_the_kickoff, is_enabled=_question_is_set)
         if ctx.answer is not None:
             return judge
         if ctx.question is not None:

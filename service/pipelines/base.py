@@ -8,6 +8,7 @@ runner maps the exception to a stable error code with
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,6 +17,8 @@ from ..events import RETRY
 from ..retry import RetryPolicy
 from ..rounds.context import RoundContext
 from ..rounds.tools import RoundTool
+
+logger = logging.getLogger(__name__)
 
 
 class Pipeline(Protocol):
@@ -56,7 +59,7 @@ class PipelineSetup:
     @property
     def bound_strings(self) -> bool:
         """Grammar-constrained servers get ``maxLength`` on string arguments."""
-        return self.profile == "llama-cpp"
+        return self.profile in ("llama-cpp", "llama-server")
 
     def role_tools(self, role: str, ctx: RoundContext) -> list[RoundTool]:
         """The tools a role is offered in this round (the question source picks the
@@ -75,6 +78,10 @@ class PipelineSetup:
         from ..errors import failure_from_exception
 
         failure = failure_from_exception(exc, role=role)
+        logger.warning(
+            "round %s: the %s's model call failed (%s), retry %d of %d in %.1f s",
+            ctx.round_id, role, failure.code, retry_number, self.retry.max_retries, delay,
+        )  # fmt: skip
         ctx.events.close_items()
         ctx.usage.record(role, None, None)
         ctx.events.custom(

@@ -151,6 +151,14 @@ class ChatPipeline:
                         done.add(call.name)
                 if done_when():
                     break
+                if not reply.tool_calls and reply.finish_reason == "length":
+                    raise errors.RoundFailure(
+                        errors.MODEL_OUTPUT_TRUNCATED,
+                        f"The {role}'s reply was cut off at its max_tokens before it called its "
+                        f"tool ({', '.join(tool.name for tool in tools)}); raise max_tokens in "
+                        "agents_config/ for this profile.",
+                        role=role,
+                    )
                 if not reply.tool_calls:
                     raise errors.RoundFailure(
                         errors.MISSING_TOOL_CALL,

@@ -140,7 +140,9 @@ def test_answerer_never_sees_the_reference_answer(make_settings, serve, http):
     assert "Which island?" in seen  # the question reaches the Answerer...
     assert secret_reference not in seen  # ...its reference does not,
     assert "pose_question" not in seen and "function_call" not in seen  # nor any tool call
-    assert "Here is a riddle for you." in seen  # while the Questioner's words do
+    # Nor the Questioner's own words: a role hands on the kickoff alone (what the next role needs
+    # is in its instructions), so no request ends on an earlier role's assistant turn.
+    assert "Here is a riddle for you." not in seen and "Start a new quiz round" in seen
     # The Judge does get it (in its instructions), and the verdict reveals it at the end.
     assert secret_reference in (roles.models["Judge"].calls[0].system_instructions or "")
     assert custom(events, "verdict")[0]["reference_answer"] == secret_reference
