@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import socket
@@ -171,6 +172,23 @@ async def _read_json(receive: Receive) -> Any:
 # --- the server -----------------------------------------------------------------------------
 
 
+@dataclass
+class LlamaServerQuirks:
+    """Behave as llama.cpp's ``llama-server`` does with a model whose chat template has no tool
+    section (SmolLM2), as measured against the real one (README, "llama-server"):
+
+    * it says who it is: ``Server: llama.cpp`` and ``owned_by: "llamacpp"`` in ``/v1/models``;
+    * with ``jinja`` (its default), ``tools`` and ``tool_choice`` are silently dropped; without,
+      any ``tools`` is HTTP 500 "tools param requires --jinja flag";
+    * ``response_format: json_schema`` is honoured (the scripted reply is schema-valid JSON);
+    * a history ending on one assistant turn is a prefill: the reply continues it (and is
+      counted in ``prefills``); on two or more, HTTP 400.
+    """
+
+    jinja: bool = True
+    prefills: list[str] = dataclasses.field(default_factory=list)
+
+
 class ScriptedOpenAIServer:
     """Uvicorn in a background thread answering from a queue of scripted steps.
 
@@ -184,8 +202,10 @@ class ScriptedOpenAIServer:
         host: str = "127.0.0.1",
         port: int = 0,
         responder: Responder | None = None,
+        llama_server: LlamaServerQuirks | None = None,
     ) -> None:
         self.model, self.responder = model, responder
+        self.llama_server = llama_server
         self._host, self._port = host, port
         self._lock = threading.Lock()
         self._steps: deque[Step] = deque()
@@ -317,17 +337,43 @@ class ScriptedOpenAIServer:
             if method == "POST" and path == "/v1/chat/completions":
                 await self._complete(ex, body)
             elif method == "GET" and path == "/v1/models":
-                model = {"id": self.model, "object": "model", "created": 0, "owned_by": "scripted"}
-                await ex.json(200, {"object": "list", "data": [model]})
+                owner = "llamacpp" if self.llama_server else "scripted"
+                model = {"id": self.model, "object": "model", "created": 0, "owned_by": owner}
+                extra = {"server": "llama.cpp"} if self.llama_server else None
+                await ex.json(200, {"object": "list", "data": [model]}, extra)
             else:
                 await ex.json(404, error_body(404, f"ScriptedOpenAIServer: no {method} {path}"))
         finally:
             ex.left.cancel()
 
+    def _llama_server(self, body: dict[str, Any]) -> ErrorStep | None:
+        """Apply llama-server's quirks to a request; an error step when it would refuse it."""
+        quirks = self.llama_server
+        assert quirks is not None
+        if body.get("tools") and not quirks.jinja:
+            return error(500, "tools param requires --jinja flag")
+        body.pop("tools", None)  # the template has no tool section: dropped, silently
+        body.pop("tool_choice", None)
+        messages = body.get("messages") or []
+        trailing = 0
+        for message in reversed(messages):
+            if not (isinstance(message, dict) and message.get("role") == "assistant"):
+                break
+            trailing += 1
+        if trailing >= 2:
+            return error(400, "Cannot have 2 or more assistant messages at the end of the list.")
+        if trailing == 1:
+            quirks.prefills.append(str(messages[-1].get("content")))
+        return None
+
     async def _complete(self, ex: _Exchange, body: Any) -> None:
         if not isinstance(body, dict):
             return await ex.json(400, error_body(400, "ScriptedOpenAIServer: body is not JSON"))
-        step = self._next_step(body)
+        refused = None
+        if self.llama_server is not None:  # on a copy: the request log keeps what was sent
+            body = json.loads(json.dumps(body))
+            refused = self._llama_server(body)
+        step = refused or self._next_step(body)
         if isinstance(step, ErrorStep):
             return await ex.json(step.status, error_body(step.status, step.message), step.headers)
         if isinstance(step, HangStep):
