@@ -28,7 +28,7 @@ from ..execution.publisher import StreamPublisher
 from ..execution.service import RoundService
 from ..rounds.planning import Planner
 from ..storage.comparisons import ComparisonStore
-from ..storage.db import Database
+from ..storage.db import Database, retrying
 from ..storage.rounds import RoundStore
 from ..storage.tables import RoundRow, utcnow
 from ..storage.traces import TraceStore
@@ -184,7 +184,7 @@ class ComparisonExecutor:
             "lease_expires_at": None,
         }
         try:
-            await save_progress(self.db, claim, publisher, fields)
+            await retrying(lambda: save_progress(self.db, claim, publisher, fields))
         except Exception:
             logger.exception("could not store comparison %s", claim.id)
             await publisher.close()

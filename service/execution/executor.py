@@ -32,7 +32,7 @@ from ..metrics import Metrics
 from ..rounds.context import RoundContext
 from ..rounds.player import AwaitingPlayer
 from ..rounds.record import round_row_fields, round_summary
-from ..storage.db import Database
+from ..storage.db import Database, retrying
 from ..storage.rounds import RoundStore
 from ..storage.tables import RoundRow, utcnow
 from ..tracing.router import TraceRouter
@@ -339,7 +339,10 @@ class RoundExecutor:
                 with contextlib.suppress(Exception):
                     await previous
             try:
-                await save_progress(self.db, attempt.claim, attempt.publisher, fields)
+                await retrying(
+                    lambda: save_progress(self.db, attempt.claim, attempt.publisher, fields),
+                    within=10.0,
+                )
             except ClaimLost:
                 self._lose(attempt)
             except Exception as exc:
@@ -376,7 +379,7 @@ class RoundExecutor:
                 async with asyncio.timeout(FLUSH_TIMEOUT):
                     await self.flush_traces()
         try:
-            await save_progress(self.db, attempt.claim, publisher, fields)
+            await retrying(lambda: save_progress(self.db, attempt.claim, publisher, fields))
         except ClaimLost:
             logger.warning("round %s: finished, but another worker owns it now", ctx.round_id)
             return
@@ -419,7 +422,7 @@ class RoundExecutor:
             "answer_deadline": utcnow() + timedelta(seconds=self.answer_timeout),
         }
         try:
-            await save_progress(self.db, attempt.claim, publisher, fields)
+            await retrying(lambda: save_progress(self.db, attempt.claim, publisher, fields))
         except ClaimLost:
             return
         publisher.commit()

@@ -9,22 +9,28 @@ Alembic's business (:mod:`.migrate`), run before the engine is used.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from . import migrate
 from .urls import async_url
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -90,5 +96,28 @@ class Database:
         await self.engine.dispose()
 
 
-TRANSIENT = (OperationalError, DBAPIError, OSError, ConnectionError, TimeoutError)
-"""Errors of a database that is away for a moment (restart, failover): retried, not fatal."""
+def database_away(exc: BaseException) -> bool:
+    """An error of a database that is away for a moment (a restart, a failover): worth a retry.
+    A refused statement (a constraint, bad data) is not."""
+    if isinstance(exc, OperationalError | OSError | ConnectionError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+async def retrying(operation: Callable[[], Awaitable[T]], *, within: float = 30.0) -> T:
+    """Run ``operation``, again and again (backing off, ``tenacity``) while the database is away,
+    for up to ``within`` seconds: a restart of the database delays what must be stored, it does
+    not lose it."""
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception(database_away),
+        wait=wait_exponential(multiplier=0.1, max=2.0),
+        stop=stop_after_delay(within),
+        reraise=True,
+        before_sleep=lambda state: logger.warning(
+            "the database is away (%s); retrying",
+            type(state.outcome.exception()).__name__ if state.outcome else "?",
+        ),
+    ):
+        with attempt:
+            return await operation()
+    raise AssertionError("unreachable")  # AsyncRetrying either returns or raises

@@ -79,7 +79,7 @@ def test_arms_over_two_models_and_three_pipelines(
         settings = make_settings(llm_base_url=a.base_url, model_profile="llama-cpp",
                                  models_file=models, round_timeout=60.0)  # fmt: skip
         base_url, _ = serve(settings)
-        arms = [
+        arms: list[dict[str, Any]] = [
             {"pipeline": "chat", "name": "base"},
             {"pipeline": "chat", "model": "slow", "name": "slow"},
             {"pipeline": "chat", "model": "clever", "name": "clever"},
