@@ -8,7 +8,8 @@ quizrelay config export DIR                        write the default agents_conf
 quizrelay model serve [--host] [--port]            only the embedded model server
 quizrelay traces list | show ID                    the stored traces, in the terminal
 quizrelay play [--pipeline agents|chat] [--human]  a game in the terminal
-quizrelay compare --rounds N [--json F] [--csv F]  both pipelines on the same questions
+quizrelay compare --rounds N [--arm A]... [--baseline A] [--json F] [--csv F] [--report F]
+                                                   arms on the same questions, with statistics
 """
 
 from __future__ import annotations
@@ -205,19 +206,29 @@ def _compare(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .client import Client, service_at
-    from .compare_report import render_table, write_outputs
+    from .compare_report import parse_arm, render_report
 
+    try:
+        arms = [parse_arm(text) for text in args.arm] if args.arm else None
+    except ValueError as error:
+        print(f"quizrelay: {error}", file=sys.stderr)
+        return 2
     body = {
         "rounds": args.rounds,
+        "arms": arms,
+        "baseline": args.baseline,
         "difficulty": args.difficulty,
         "seed": args.seed,
         "categories": args.categories.split(",") if args.categories else None,
     }
+    outputs = {"json": args.json, "csv": args.csv, "html": args.report}
     with service_at(args.url) as url:
         client = Client(url)
         try:
             result = None
-            for event in client.stream("/api/comparisons", body):
+            for event in client.stream(
+                "/api/comparisons", {k: v for k, v in body.items() if v is not None}
+            ):
                 if event["type"] == "CUSTOM" and event["name"] == "comparison_progress":
                     p = event["value"]
                     mark = {True: "right", False: "wrong", None: p.get("error_code") or "-"}[
@@ -225,7 +236,7 @@ def _compare(args: argparse.Namespace) -> int:
                     ]
                     print(
                         f"[{p['done']}/{p['of']}] question {p['index'] + 1} "
-                        f"{p['pipeline']:6} {p['status']:9} {mark}",
+                        f"{p.get('arm', p['pipeline']):12} {p['status']:9} {mark}",
                         file=sys.stderr,
                         flush=True,
                     )
@@ -234,18 +245,18 @@ def _compare(args: argparse.Namespace) -> int:
                 elif event["type"] == "RUN_ERROR":
                     print(f"quizrelay: the comparison failed: {event['message']}", file=sys.stderr)
                     return 1
+            if result is None:
+                print("quizrelay: the comparison ended without a result", file=sys.stderr)
+                return 1
+            # The files are the API's exports, so they hold exactly what the page offers.
+            for format, path in outputs.items():
+                if path:
+                    exported = f"/api/comparisons/{result['id']}/export"
+                    Path(path).write_bytes(client.download(exported, format=format))
         finally:
             client.close()
-    if result is None:
-        print("quizrelay: the comparison ended without a result", file=sys.stderr)
-        return 1
-    print(render_table(result))
-    print(f"\ncomparison {result['id']}: {url}/api/comparisons/{result['id']}")
-    write_outputs(
-        result,
-        json_path=Path(args.json) if args.json else None,
-        csv_path=Path(args.csv) if args.csv else None,
-    )
+    print(render_report(result))
+    print(f"\ncomparison {result['id']}: {url}/compare?id={result['id']}")
     return 0
 
 
@@ -328,13 +339,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     play.set_defaults(handler=_play)
 
-    compare = commands.add_parser("compare", help="run the same questions through both pipelines")
-    compare.add_argument("--rounds", type=int, required=True)
+    compare = commands.add_parser(
+        "compare",
+        help="play the same questions through several arms and print the statistics",
+        description="Play the same questions (same seeds) through every arm, interleaved, and "
+        "print per-arm intervals, paired tests against the baseline and accuracy by category.",
+    )
+    compare.add_argument("--rounds", type=int, required=True, help="questions (each arm plays all)")
+    compare.add_argument(
+        "--arm",
+        action="append",
+        metavar="[NAME=]PIPELINE[@MODEL][,KEY=VALUE...]",
+        help="an arm, repeatable: e.g. --arm agents --arm fast=chat@gpt-4o-mini,temperature=0 "
+        "(default: agents and chat on the configured model; GET /api/models names the models)",
+    )
+    compare.add_argument(
+        "--baseline", help="the arm the others are paired with (default: the first)"
+    )
     compare.add_argument("--categories", help="comma-separated category names")
     compare.add_argument("--difficulty", choices=["easy", "medium", "hard"])
     compare.add_argument("--seed", type=int)
     compare.add_argument("--json", help="write the full result as JSON to this file")
     compare.add_argument("--csv", help="write one row per round as CSV to this file")
+    compare.add_argument("--report", help="write the self-contained HTML report to this file")
     compare.add_argument(
         "--url", help=f"a running service (default: {DEFAULT_URL_HINT}, else start one)"
     )
@@ -349,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     # Alembic narrates every start-up; quizrelay logs a migration itself when one happens.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # The terminal commands talk to the service over HTTP: a line per request is noise there.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return int(args.handler(args))
     except ValidationError as exc:

@@ -82,6 +82,16 @@ def service_at(url: str | None, *, start_timeout: float = 300.0) -> Iterator[str
             process.kill()
 
 
+def _said(detail: Any) -> str:
+    """FastAPI's validation errors as ``field.path: message``; anything else as it came."""
+    if isinstance(detail, list) and all(isinstance(e, dict) and "msg" in e for e in detail):
+        return "; ".join(
+            ".".join(str(part) for part in e.get("loc", ()) if part != "body") + f": {e['msg']}"
+            for e in detail
+        )
+    return str(detail)
+
+
 class Client:
     def __init__(self, base_url: str, *, timeout: float = 600.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -98,13 +108,19 @@ class Client:
                 detail = response.text
             raise ServiceError(
                 f"{response.request.method} {response.request.url.path}: "
-                f"HTTP {response.status_code}: {detail}"
+                f"HTTP {response.status_code}: {_said(detail)}"
             )
 
     def get(self, path: str, **params: Any) -> Any:
         response = self.http.get(path, params={k: v for k, v in params.items() if v is not None})
         self._check(response)
         return response.json()
+
+    def download(self, path: str, **params: Any) -> bytes:
+        """GET ``path`` and return the body as it came (an export: JSON, CSV or HTML)."""
+        response = self.http.get(path, params={k: v for k, v in params.items() if v is not None})
+        self._check(response)
+        return response.content
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
         response = self.http.post(path, json=body)

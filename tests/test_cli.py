@@ -39,42 +39,78 @@ def cli(
     )
 
 
-def test_compare_prints_a_table_and_writes_json_and_csv(service, tmp_path):
-    base_url, settings = service
+@pytest.fixture
+def two_models(make_settings, serve, tmp_path):
+    """The configured model and a second named model ``other``, on two scripted servers."""
+    with (
+        ScriptedOpenAIServer(model="scripted-model") as first,
+        ScriptedOpenAIServer(model="other-model") as second,
+    ):
+        first.responder = second.responder = auto_responder
+        models = tmp_path / "models.yaml"
+        models.write_text(
+            f"models:\n  other:\n    base_url: {second.base_url}\n    model: other-model\n"
+            "    profile: llama-cpp\n"
+        )
+        settings = make_settings(
+            llm_base_url=first.base_url, model_profile="llama-cpp", models_file=models
+        )
+        base_url, _ = serve(settings)
+        yield base_url, settings, first, second
+
+
+def test_compare_arms_print_the_statistics_and_write_the_exports(two_models, tmp_path):
+    base_url, settings, first, second = two_models
     result = cli(
-        "compare",
-        "--rounds",
-        "2",
-        "--url",
-        base_url,
-        "--seed",
-        "3",
-        "--categories",
-        "arithmetic",
-        "--json",
-        str(tmp_path / "out.json"),
-        "--csv",
-        str(tmp_path / "out.csv"),
-    )
+        "compare", "--rounds", "2", "--url", base_url, "--seed", "3",
+        "--categories", "arithmetic",
+        "--arm", "agents=agents", "--arm", "agents-tools=agents-tools", "--arm", "chat=chat",
+        "--arm", "far=chat@other,temperature=0",
+        "--baseline", "chat",
+        "--json", str(tmp_path / "out.json"), "--csv", str(tmp_path / "out.csv"),
+        "--report", str(tmp_path / "report.html"),
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    table = result.stdout
-    assert "agents" in table and "chat" in table
-    assert re.search(r"rounds completed\s+2 / 2\s+2 / 2", table), table
-    assert re.search(r"model calls per round\s+5\.0\s+4\.0", table), table
-    assert "orchestration overhead" in table and "[4/4]" in result.stderr
+    assert "[8/8]" in result.stderr
     data = json.loads((tmp_path / "out.json").read_text())
-    assert data["pipelines"]["agents"]["rounds"] == 2 and len(data["questions"]) == 2
+    statistics = data["statistics"]
+    assert list(statistics["arms"]) == ["agents", "agents-tools", "chat", "far"]
+    assert statistics["baseline"] == "chat" and set(statistics["paired"]) == {
+        "agents", "agents-tools", "far"
+    }  # fmt: skip
+    table = result.stdout
+    # The per-arm table: every arm, with the counts and model calls the API computed.
+    assert re.search(r"rounds completed\s+2 / 2\s+2 / 2\s+2 / 2\s+2 / 2", table), table
+    calls = [statistics["arms"][a]["metrics"]["model_calls"]["median"] for a in statistics["arms"]]
+    assert calls[0] == 5 and calls[2] == calls[3] == 4, calls
+    assert re.search(
+        r"model calls\s+" + r"\s+".join(rf"{c:g} \[{c:g}, {c:g}\]" for c in calls), table
+    ), table
+    assert "accuracy [95% Wilson]" in table and "0/2 0% [0%, 66%]" in table
+    # Paired with the baseline: one block per other arm, the tests named.
+    for arm in ("agents", "agents-tools", "far"):
+        assert f"{arm} − chat (2 paired questions)" in table
+    assert "Wilcoxon" in table or "no test" in table
+    assert "accuracy by category" in table and re.search(r"arithmetic\s+0/2 0%", table)
+    # The far arm played on the second server, the others on the first.
+    assert second.requests and all(r.body["model"] == "other-model" for r in second.requests)
+    assert all(r.body["model"] == "scripted-model" for r in first.requests)
+    assert {r.body.get("temperature") for r in second.requests} == {0}
     rows = list(csv.DictReader((tmp_path / "out.csv").open()))
-    assert [(r["index"], r["pipeline"]) for r in rows] == [
-        ("0", "agents"),
-        ("0", "chat"),
-        ("1", "agents"),
-        ("1", "chat"),
+    assert sorted((r["question"], r["arm"]) for r in rows) == [
+        (q, a) for q in ("1", "2") for a in ("agents", "agents-tools", "chat", "far")
     ]
     assert all(r["status"] == "completed" and r["trace_id"].startswith("trace_") for r in rows)
+    report = (tmp_path / "report.html").read_text()
+    assert report.startswith("<!doctype html>") and data["id"] in report
 
     listing = cli("traces", "list", "--limit", "10", database_url=settings.database_url)
-    assert listing.returncode == 0 and listing.stdout.count("trace_") == 4
+    assert listing.returncode == 0 and listing.stdout.count("trace_") == 8
+    bad = cli("compare", "--rounds", "1", "--url", base_url, "--arm", "solo")
+    assert bad.returncode != 0 and "arms.0.pipeline" in bad.stderr, bad.stderr
+    bad_setting = cli("compare", "--rounds", "1", "--url", base_url, "--arm", "chat,hot")
+    assert bad_setting.returncode == 2 and "KEY=VALUE" in bad_setting.stderr
+
     trace_id = rows[0]["trace_id"]
     shown = cli("traces", "show", trace_id, database_url=settings.database_url)
     assert shown.returncode == 0

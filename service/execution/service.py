@@ -91,6 +91,7 @@ class RoundService:
                 question=supplied.text if supplied else None,
                 reference_answer=supplied.reference_answer if supplied else None,
                 comparison_id=plan.comparison_id,
+                model_settings=plan.model_settings,
             )
         )
         await self.queue.submit(Job("round", started.id))

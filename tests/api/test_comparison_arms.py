@@ -116,6 +116,10 @@ def test_arms_over_two_models_and_three_pipelines(
     # Each arm ran where it said: the slow arm's rounds went to B, the clever arm's to C.
     assert {r.body["model"] for r in b.requests} == {"m-slow"}
     assert {r.body["model"] for r in c.requests} == {"m-clever"}
+    # The tools arm's temperature replaced the roles' own, in every one of its calls (and only
+    # there: the others keep the temperatures of agents_config/).
+    temperatures = {r.body.get("temperature") for r in a.requests}
+    assert 0.0 in temperatures and len(temperatures) > 1, temperatures
     record = result["settings"]["record"]
     assert [arm["model_id"] for arm in record["arms"]][:3] == [
         "scripted-model",
