@@ -11,7 +11,7 @@ from fastapi.responses import Response, StreamingResponse
 from ..agent_specs import MODEL_SETTING_KEYS
 from ..comparisons.exports import as_csv, as_json
 from ..comparisons.record import diff_records, run_record
-from ..comparisons.report_html import render_report
+from ..comparisons.report_html import render_report, role_means
 from ..comparisons.service import Arm, default_arms
 from ..sse import event_stream_response
 from ..storage.tables import ComparisonRow
@@ -177,7 +177,8 @@ async def export_comparison(
     format: Literal["json", "csv", "html"] = Query(default="json"),
 ) -> Response:
     """The finished comparison as a file: ``json`` (everything), ``csv`` (one row per round) or
-    ``html`` (a self-contained report: the page's charts and tables, no server needed)."""
+    ``html`` (a self-contained report: the page's charts and tables and the per-role numbers
+    of the rounds' traces, no server needed)."""
     row = await _visible(state, comparison_id, player)
     if row.result is None:
         raise HTTPException(
@@ -188,7 +189,9 @@ async def export_comparison(
     if format == "csv":
         return Response(as_csv(row.result), media_type="text/csv", headers=headers)
     if format == "html":
-        return Response(render_report(row.result), media_type="text/html", headers=headers)
+        roles = await role_means(row.result, state.traces, state.config.prices)
+        html = render_report(row.result, roles=roles)
+        return Response(html, media_type="text/html", headers=headers)
     return Response(as_json(row.result), media_type="application/json", headers=headers)
 
 

@@ -46,7 +46,7 @@ def comparisons_page() -> HTMLResponse:
     return render_page(
         "Compare pipelines",
         COMPARE_BODY,
-        scripts=["charts.js", "report.js", "comparisons.js"],
+        scripts=["charts.js", "stats_view.js", "report.js", "arms_form.js", "comparisons.js"],
         styles=["game.css"],
         active="/compare",
     )

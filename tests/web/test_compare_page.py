@@ -1,6 +1,8 @@
-"""The compare page in a real browser: a small comparison run live (progress to 4/4, the rounds
-as they finish), its summary table and SVG charts with the API's numbers, the list of previous
-comparisons, and opening a stored one by URL."""
+"""The compare page in a real browser: a small comparison of the default arms (each pipeline on
+the configured model) run live (progress to 6/6, the rounds as they finish), its summary table
+and SVG charts with the API's numbers, the list of previous comparisons, and opening a stored
+one by URL. Arms over several models, the statistics and the offline report:
+test_compare_arms_page.py."""
 
 from __future__ import annotations
 
@@ -10,12 +12,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from tests.web.conftest import PHONE_375, GameSite, fits_the_screen, group, screenshot
 
 ROLES = ("Questioner", "Answerer", "Judge")
+ARMS = ("agents", "agents-tools", "chat")
+"""The page's default arms, each named after its pipeline; chat is the baseline."""
 
 
-def summary(page, metric: str, pipeline: str) -> str:
-    return page.locator(
-        f'#summary td[data-metric="{metric}"][data-pipeline="{pipeline}"]'
-    ).inner_text()
+def summary(page, metric: str, arm: str) -> str:
+    return page.locator(f'#summary td[data-metric="{metric}"][data-arm="{arm}"]').inner_text()
 
 
 def bar(page, chart: str, role: str, pipeline: str) -> str:
@@ -51,60 +53,64 @@ def test_a_comparison_runs_live_and_reports_with_charts(game_site: GameSite, ope
     page.click("#setup button[type=submit]")
 
     page.wait_for_function(
-        "document.getElementById('run-count').textContent === '4 / 4 rounds'", timeout=30_000
+        "document.getElementById('run-count').textContent === '6 / 6 rounds'", timeout=60_000
     )
-    assert page.locator("#run-bar").get_attribute("aria-valuenow") == "4"
-    assert page.locator("#run-bar").get_attribute("aria-valuemax") == "4"
+    assert page.locator("#run-bar").get_attribute("aria-valuenow") == "6"
+    assert page.locator("#run-bar").get_attribute("aria-valuemax") == "6"
     rows = page.locator("#progress-table tbody tr")
-    assert rows.count() == 4
-    assert rows.evaluate_all("rs => rs.map(r => r.dataset.pipeline)") == [
-        "agents",
-        "chat",
-        "agents",
-        "chat",
-    ]
+    assert rows.count() == 6
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.arm)") == [*ARMS, *ARMS]
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.pipeline)") == [*ARMS, *ARMS]
     assert [
         c.strip() for c in page.locator("#progress-table tbody td:nth-child(3)").all_inner_texts()
-    ] == ["arithmetic", "arithmetic", "gcd", "gcd"]
+    ] == ["arithmetic"] * 3 + ["gcd"] * 3
     page.wait_for_selector("#summary table")
     comparison_id = group(r"id=(cmp_[A-Za-z0-9_-]+)", page.url)
     stored = site.api(f"/api/comparisons/{comparison_id}")
     assert stored["status"] == "completed"
     result = stored["result"]
+    assert [a["name"] for a in result["settings"]["arms"]] == list(ARMS)
+    assert result["baseline"] == "chat"
     trace_links = page.locator("#progress-table a.trace-page").evaluate_all(
         "as => as.map(a => a.getAttribute('href'))"
     )
     assert trace_links == [
-        f"/traces/{q['rounds'][p]['trace_id']}"
-        for q in result["questions"]
-        for p in ("agents", "chat")
+        f"/traces/{q['rounds'][p]['trace_id']}" for q in result["questions"] for p in ARMS
     ]
 
-    # The summary table: the API's per-pipeline statistics.
-    assert (summary(page, "model_calls", "agents"), summary(page, "model_calls", "chat")) == (
-        "5.0",
-        "4.0",
-    )
-    assert (
-        summary(page, "model_calls_total", "agents"),
-        summary(page, "model_calls_total", "chat"),
-    ) == ("10", "8")
-    assert summary(page, "completed", "agents") == summary(page, "completed", "chat") == "2 / 2"
-    assert summary(page, "errors", "agents") == "none"
-    assert summary(page, "cost", "agents") == "$0"
-    for pipeline in ("agents", "chat"):
-        stats = result["pipelines"][pipeline]
-        assert summary(page, "ttft_median", pipeline) == fmt_ms(stats["ttft_ms"]["median"])
-        assert summary(page, "round_p95", pipeline) == fmt_ms(stats["round_ms"]["p95"])
-        assert summary(page, "overhead_ms", pipeline) == fmt_ms(stats["overhead_ms"]["median"])
-        assert summary(page, "overhead_share", pipeline) == f"{stats['overhead_share']:.1%}"
-        assert summary(page, "input_tokens", pipeline) == f"{stats['input_tokens']['mean']:,.1f}"
-        assert summary(page, "correct", pipeline).startswith(f"{stats['correct']} / 2")
-    assert page.locator('#summary tr[data-metric="model_calls"] .delta').inner_text() == "\u22121"
+    # The summary table: the API's per-arm statistics, one column per arm.
+    heads = page.locator("#summary thead th[data-arm]")
+    assert heads.evaluate_all("hs => hs.map(h => h.dataset.arm)") == list(ARMS)
+    assert "(baseline)" in page.locator('#summary thead th[data-arm="chat"]').inner_text()
+    calls = [summary(page, "model_calls", arm).split(" [")[0] for arm in ARMS]
+    assert calls == ["5", "7", "4"]  # scripted: 5 model calls per agents round, 7, 4
+    assert [summary(page, "model_calls_total", arm) for arm in ARMS] == ["10", "14", "8"]
+    for arm in ARMS:
+        stats, plain = result["statistics"]["arms"][arm], result["pipelines"][arm]
+        assert summary(page, "completed", arm).startswith("2 / 2 [")
+        assert summary(page, "errors", arm) == "none"
+        assert summary(page, "cost", arm).startswith("$0")
+        ttft = stats["metrics"]["ttft_ms"]
+        assert summary(page, "ttft_ms", arm) == (
+            f"{fmt_ms(ttft['median'])} [{fmt_ms(ttft['low'])} – {fmt_ms(ttft['high'])}]"
+        )
+        assert summary(page, "round_p95", arm) == fmt_ms(plain["round_ms"]["p95"])
+        overhead = stats["metrics"]["overhead_ms"]["median"]
+        assert summary(page, "overhead_ms", arm).startswith(fmt_ms(overhead) + " [")
+        assert summary(page, "overhead_share", arm) == f"{plain['overhead_share']:.1%}"
+        assert summary(page, "correct", arm) == f"{stats['correct']} / {stats['judged']}"
 
-    # Latency: one dot per round and a median mark per pipeline, in two strip plots.
+    # Paired differences against chat: two arms, each with accuracy and every measure.
+    groups = page.locator("#paired tbody[data-arm]")
+    assert groups.evaluate_all("gs => gs.map(g => g.dataset.arm)") == ["agents", "agents-tools"]
+    calls_diff = result["statistics"]["paired"]["agents"]["metrics"]["model_calls"]
+    row = page.locator('#paired tr[data-arm="agents"][data-measure="model_calls"]')
+    assert row.locator(".pd-diff").inner_text() == "+1" and calls_diff["median"] == 1
+    assert row.locator(".pd-verdict").inner_text() == "not significant at n=2"
+
+    # Latency: one dot per round and a median mark per arm, in two strip plots.
     for chart, key in (("round_ms", "round_ms"), ("ttft_ms", "ttft_ms")):
-        for pipeline in ("agents", "chat"):
+        for pipeline in ARMS:
             series = page.locator(f'[data-chart="{chart}"] g[data-series="{pipeline}"]')
             dots = sorted(
                 float(v)
@@ -127,7 +133,7 @@ def test_a_comparison_runs_live_and_reports_with_charts(game_site: GameSite, ope
             site.api(f"/api/traces/{q['rounds'][p]['trace_id']}", content="false")
             for q in result["questions"]
         ]
-        for p in ("agents", "chat")
+        for p in ARMS
     }
     for pipeline, loaded in traces.items():
         for role in ROLES:
@@ -135,13 +141,16 @@ def test_a_comparison_runs_live_and_reports_with_charts(game_site: GameSite, ope
             assert float(bar(page, "input_tokens", role, pipeline)) == round(mean, 1)
     assert page.locator("#chart-roles svg").count() == 4
 
-    # Per question: both rounds, links to both traces and to their comparison.
+    # Per question: every arm's round, links to the traces and to their comparison with chat's.
     for q in result["questions"]:
         row = page.locator(f'#questions tr[data-index="{q["index"]}"]')
-        a, b = q["rounds"]["agents"]["trace_id"], q["rounds"]["chat"]["trace_id"]
-        assert row.locator('td[data-pipeline="agents"] a').get_attribute("href") == f"/traces/{a}"
-        assert row.locator('td[data-pipeline="chat"] a').get_attribute("href") == f"/traces/{b}"
-        assert row.locator("a.compare-page").get_attribute("href") == f"/traces/compare?a={a}&b={b}"
+        ids = {arm: q["rounds"][arm]["trace_id"] for arm in ARMS}
+        for arm, trace_id in ids.items():
+            link = row.locator(f'td[data-arm="{arm}"] a')
+            assert link.get_attribute("href") == f"/traces/{trace_id}"
+        for arm in ("agents", "agents-tools"):
+            link = row.locator(f'a.compare-page[data-arm="{arm}"]')
+            assert link.get_attribute("href") == f"/traces/compare?a={ids['chat']}&b={ids[arm]}"
         assert q["question"] in row.inner_text()
     screenshot(page, "compare-desktop")
 
@@ -155,9 +164,9 @@ def test_a_comparison_runs_live_and_reports_with_charts(game_site: GameSite, ope
     page.locator(f'#history tr[data-comparison="{comparison_id}"] a').click()
     page.wait_for_selector("#summary table")
     assert page.url.endswith(f"/compare?id={comparison_id}")
-    assert page.locator("#run-count").inner_text() == "4 / 4 rounds"
-    assert page.locator("#progress-table tbody tr").count() == 4
-    assert summary(page, "model_calls", "chat") == "4.0"
+    assert page.locator("#run-count").inner_text() == "6 / 6 rounds"
+    assert page.locator("#progress-table tbody tr").count() == 6
+    assert summary(page, "model_calls", "chat") == "4 [4 – 4]"
     page.wait_for_selector('[data-chart="output_tokens"] svg')
 
 
@@ -167,8 +176,8 @@ def test_the_compare_page_at_phone_width_and_a_missing_comparison(game_site: Gam
     page.wait_for_selector("#categories input[value=arithmetic]")
     page.fill("input[name=rounds]", "1")
     page.click("#setup button[type=submit]")
-    page.wait_for_selector('[data-chart="model_calls"] svg', timeout=30_000)
-    assert page.locator("#run-count").inner_text() == "2 / 2 rounds"
+    page.wait_for_selector('[data-chart="model_calls"] svg', timeout=60_000)
+    assert page.locator("#run-count").inner_text() == "3 / 3 rounds"
     assert fits_the_screen(page), "the compare page overflows a 375 px screen"
     width = page.locator('[data-chart="round_ms"] svg').evaluate(
         "el => el.getBoundingClientRect().width"

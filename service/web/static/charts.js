@@ -1,6 +1,8 @@
 /* Small inline-SVG charts for the compare page, built as strings (every label through QR.esc):
-   a strip plot (one dot per round, a median mark per series) and grouped bars. Charts are
-   drawn at their container's pixel width, so text stays legible on a phone; redraw on resize. */
+   a strip plot (one dot per round, a median mark per series), grouped bars and error bars (a
+   point with its interval per series). Charts are drawn at their container's pixel width, so
+   text stays legible on a phone; redraw on resize. A series is coloured by its class
+   (`cls`, default "s-<name>"; the compare page gives arms "arm-c arm-<i>"). */
 "use strict";
 (function () {
   const QR = window.QR;
@@ -22,10 +24,18 @@
   const svgOpen = (w, h, label, cls) => '<svg class="chart ' + cls + '" viewBox="0 0 ' + w + " " + h + '" width="' + w + '" height="' + h +
     '" role="img" aria-label="' + esc(label) + '" xmlns="http://www.w3.org/2000/svg">';
 
-  /** Strip plot. opts: {title, width, fmt, series: [{name, values: [{value, label}], median, p95}]}. */
+  /** A row label that fits `room` pixels (about 7 px a bold character), cut with "…". */
+  const fit = (text, room) => {
+    const max = Math.max(3, Math.floor(room / 7));
+    return text.length > max ? text.slice(0, max - 1) + "…" : text;
+  };
+  /** Room for row labels: the longest name, within 64 px .. 40 % of the width. */
+  const labelRoom = (names, width) => Math.round(Math.min(Math.max(64, 12 + 7 * Math.max(0, ...names.map((s) => s.length))), width * 0.4));
+
+  /** Strip plot. opts: {title, width, fmt, series: [{name, cls?, values: [{value, label}], median, p95}]}. */
   C.strip = (opts) => {
     const width = Math.max(280, Math.min(opts.width || 560, 1000));
-    const left = 64;
+    const left = labelRoom(opts.series.map((s) => s.name), width);
     const right = 30;
     const rowH = 44;
     const top = 12;
@@ -42,8 +52,8 @@
     }
     opts.series.forEach((s, row) => {
       const mid = top + row * rowH + rowH / 2;
-      svg += '<g class="series s-' + esc(s.name) + '" data-series="' + esc(s.name) + '"><text class="row-label" x="' + (left - 8) + '" y="' + (mid + 4) +
-        '" text-anchor="end">' + esc(s.name) + "</text>";
+      svg += '<g class="series ' + esc(s.cls || "s-" + s.name) + '" data-series="' + esc(s.name) + '"><text class="row-label" x="' + (left - 8) + '" y="' + (mid + 4) +
+        '" text-anchor="end">' + esc(fit(s.name, left - 10)) + "<title>" + esc(s.name) + "</title></text>";
       s.values.forEach((v, i) => {
         if (v.value === null || v.value === undefined) return;
         const jitter = ((i * 7919) % 17) - 8; // deterministic spread, so equal values stay visible
@@ -63,7 +73,8 @@
     return svg + "</svg>";
   };
 
-  /** Grouped bars. opts: {title, width, fmt, tickFmt?, groups: [names], series: [names], value(group, series) → number|null}. */
+  /** Grouped bars. opts: {title, width, fmt, tickFmt?, groups: [names], series: [names], value(group, series) → number|null,
+      cls?(series) → class}. */
   C.bars = (opts) => {
     const width = Math.max(240, Math.min(opts.width || 360, 520));
     const left = 46;
@@ -88,7 +99,7 @@
         const value = opts.value(group, series);
         if (value === null || value === undefined) return;
         const x = x0 + si * barW;
-        svg += '<g class="s-' + esc(series) + '"><rect class="bar-rect" x="' + n(x + 1) + '" y="' + n(y(value)) + '" width="' + n(barW - 2) +
+        svg += '<g class="' + esc(opts.cls ? opts.cls(series) : "s-" + series) + '"><rect class="bar-rect" x="' + n(x + 1) + '" y="' + n(y(value)) + '" width="' + n(barW - 2) +
           '" height="' + n(top + plotH - y(value)) + '" data-group="' + esc(group) + '" data-series="' + esc(series) + '" data-value="' +
           esc(n(value)) + '"><title>' + esc(group + " · " + series + ": " + opts.fmt(value)) + "</title></rect>" +
           (opts.fmt(value).length * 6 <= barW - 2 ? '<text class="bar-label" x="' + n(x + barW / 2) + '" y="' + n(y(value) - 4) +
@@ -99,9 +110,54 @@
     return svg + "</svg>";
   };
 
-  /** A legend for series names (coloured by the s-<name> classes). */
-  C.legend = (series) => '<div class="chart-legend">' + series.map((s) => '<span class="legend-item"><i class="swatch s-' + esc(s) + '"></i>' +
-    esc(s) + "</span>").join("") + "</div>";
+  /** Error bars: per row a point (the estimate) and a line from low to high with caps.
+      opts: {title, width, fmt, tickFmt?, max? (fixed end of the axis), rows: [{name, cls?, value, low, high, note?}]}.
+      A row without a value says "no data". Each row's <g> carries data-series/-value/-low/-high. */
+  C.errorBars = (opts) => {
+    const width = Math.max(260, Math.min(opts.width || 560, 1000));
+    const left = labelRoom(opts.rows.map((r) => r.name), width);
+    const right = 24;
+    const rowH = 28;
+    const top = 8;
+    const height = top + opts.rows.length * rowH + 28;
+    const known = (v) => v !== null && v !== undefined;
+    const all = opts.rows.flatMap((r) => [r.value, r.low, r.high]).filter(known);
+    const ticks = opts.max ? C.ticks(opts.max) : C.ticks(Math.max(...all, 0));
+    const max = opts.max || ticks[ticks.length - 1] || 1;
+    const x = (v) => left + ((width - left - right) * Math.min(Math.max(v, 0), max)) / max;
+    const label = opts.rows.map((r) => r.name + " " + (known(r.value) ? opts.fmt(r.value) + " (" + opts.fmt(r.low) + " to " + opts.fmt(r.high) + ")" : "no data"));
+    let svg = svgOpen(width, height, opts.title + ": " + label.join(", "), "errbars");
+    const shown = ticks.filter((t) => t <= max);
+    const tickFmt = opts.tickFmt || opts.fmt;
+    const wide = Math.max(...shown.map((t) => tickFmt(t).length)) * 6.5 + 10; // px a tick label needs
+    const every = Math.max(1, Math.ceil(wide / Math.max(1, x(shown[1] === undefined ? max : shown[1]) - x(0))));
+    shown.forEach((t, i) => {
+      svg += '<line class="grid-line" x1="' + n(x(t)) + '" x2="' + n(x(t)) + '" y1="' + top + '" y2="' + (height - 24) + '"/>' +
+        (i % every ? "" : '<text class="tick" x="' + n(x(t)) + '" y="' + (height - 8) + '" text-anchor="middle">' + esc(t === 0 ? "0" : tickFmt(t)) + "</text>");
+    });
+    opts.rows.forEach((r, row) => {
+      const mid = top + row * rowH + rowH / 2;
+      svg += '<g class="eb-row ' + esc(r.cls || "s-" + r.name) + '" data-series="' + esc(r.name) + '" data-value="' + esc(r.value) + '" data-low="' +
+        esc(r.low) + '" data-high="' + esc(r.high) + '"><text class="row-label" x="' + (left - 8) + '" y="' + (mid + 4) + '" text-anchor="end">' +
+        esc(fit(r.name, left - 10)) + "<title>" + esc(r.name) + "</title></text>";
+      if (!known(r.value)) {
+        svg += '<text class="tick" x="' + (left + 4) + '" y="' + (mid + 4) + '">no data</text></g>';
+        return;
+      }
+      const lo = known(r.low) ? r.low : r.value;
+      const hi = known(r.high) ? r.high : r.value;
+      svg += '<line class="eb-line" x1="' + n(x(lo)) + '" x2="' + n(x(hi)) + '" y1="' + mid + '" y2="' + mid + '"/>' +
+        '<line class="eb-cap" x1="' + n(x(lo)) + '" x2="' + n(x(lo)) + '" y1="' + (mid - 6) + '" y2="' + (mid + 6) + '"/>' +
+        '<line class="eb-cap" x1="' + n(x(hi)) + '" x2="' + n(x(hi)) + '" y1="' + (mid - 6) + '" y2="' + (mid + 6) + '"/>' +
+        '<circle class="eb-point" cx="' + n(x(r.value)) + '" cy="' + mid + '" r="4.5"><title>' + esc(r.name + ": " + opts.fmt(r.value) + ", 95% interval " +
+        opts.fmt(lo) + " to " + opts.fmt(hi) + (r.note ? " (" + r.note + ")" : "")) + "</title></circle></g>";
+    });
+    return svg + "</svg>";
+  };
+
+  /** A legend for series names (coloured by `clsOf(name)`, default the s-<name> classes). */
+  C.legend = (series, clsOf) => '<div class="chart-legend">' + series.map((s) => '<span class="legend-item"><i class="swatch ' +
+    esc(clsOf ? clsOf(s) : "s-" + s) + '"></i>' + esc(s) + "</span>").join("") + "</div>";
 
   QR.charts = C;
 })();

@@ -1,7 +1,7 @@
-/* The compare page: start a comparison (POST /api/comparisons streams its progress), watch it
-   (a progress bar and a live list of rounds), then its report (report.js). `?id=<cmp>` opens a
-   stored one (GET /api/comparisons/{id}) or re-attaches to one still running; previous
-   comparisons are listed below. */
+/* The compare page: choose the arms (arms_form.js), start a comparison (POST /api/comparisons
+   streams its progress), watch it (a progress bar and a live list of rounds), then its report
+   (report.js). `?id=<cmp>` opens a stored one (GET /api/comparisons/{id}) or re-attaches to one
+   still running; previous comparisons are listed below. */
 "use strict";
 (function () {
   const QR = window.QR;
@@ -12,6 +12,7 @@
   const progressBody = document.querySelector("#progress-table tbody");
   let controller = null;
   let openId = null;
+  const armsReady = QR.armsForm.init();
 
   async function loadCategories() {
     const box = document.getElementById("categories");
@@ -32,14 +33,15 @@
       body.innerHTML = items.map((c) => {
         const s = c.settings || {};
         const current = c.id === openId ? ' aria-current="true" class="current"' : "";
+        const arms = (s.arms || []).map((a) => a.name + (a.name === s.baseline ? " (baseline)" : "")).join(", ") || (s.pipelines || []).join(", ");
         return "<tr data-comparison=\"" + esc(c.id) + '"' + current + '><td><a href="/compare' + esc(QR.qs({ id: c.id })) + '">' +
           esc(QR.fmtTime(c.created_at)) + '</a><div class="muted mono">' + esc(c.id) + "</div></td><td>" +
           QR.statusBadge(c.status === "completed" ? "ok" : c.status === "failed" ? "error" : "running", c.status) +
-          '</td><td class="num">' + esc(s.rounds) + "</td><td>" + esc((s.categories || []).join(", ") || "mixed") + "</td><td>" +
+          '</td><td class="num">' + esc(s.rounds) + '</td><td class="wrap">' + esc(arms) + "</td><td>" + esc((s.categories || []).join(", ") || "mixed") + "</td><td>" +
           esc(s.difficulty || "any") + '</td><td class="num">' + esc(s.seed) + "</td></tr>";
-      }).join("") || '<tr><td colspan="6" class="empty">No comparisons yet.</td></tr>';
+      }).join("") || '<tr><td colspan="7" class="empty">No comparisons yet.</td></tr>';
     } catch (err) {
-      body.innerHTML = '<tr><td colspan="6" class="empty">' + esc(err.message) + "</td></tr>";
+      body.innerHTML = '<tr><td colspan="7" class="empty">' + esc(err.message) + "</td></tr>";
     }
   }
 
@@ -55,6 +57,7 @@
     openId = id;
     run.hidden = false;
     document.getElementById("run-title").textContent = "Comparison " + QR.shortId(id) + " · " + QR.plural(settings.rounds, "question") + " · " +
+      QR.plural((settings.arms || settings.pipelines || []).length, "arm") + " · " +
       ((settings.categories || []).join(", ") || "mixed categories") + " · " + (settings.difficulty || "any difficulty") + " · seed " + settings.seed;
     if (location.search !== QR.qs({ id })) history.replaceState(null, "", "/compare" + QR.qs({ id }));
   }
@@ -62,8 +65,10 @@
   function progressRow(p) {
     const verdict = p.correct === true ? '<span class="good-text">✓ right</span>' : p.correct === false ? '<span class="bad">✗ wrong</span>' :
       '<span class="bad">' + esc(p.error_code || "no verdict") + "</span>";
-    progressBody.insertAdjacentHTML("beforeend", '<tr data-round="' + esc(p.round_id) + '" data-pipeline="' + esc(p.pipeline) + '"><td class="num">' +
-      esc(p.index + 1) + "</td><td>" + QR.pipelineBadge(p.pipeline) + "</td><td>" + esc(p.category || "—") + '</td><td class="hide-narrow">' +
+    const arm = p.arm || p.pipeline;
+    progressBody.insertAdjacentHTML("beforeend", '<tr data-round="' + esc(p.round_id) + '" data-arm="' + esc(arm) + '" data-pipeline="' + esc(p.pipeline) +
+      '"><td class="num">' + esc(p.index + 1) + "</td><td>" + esc(arm) + (arm !== p.pipeline ? " " + QR.pipelineBadge(p.pipeline) : "") + "</td><td>" +
+      esc(p.category || "—") + '</td><td class="hide-narrow">' +
       QR.statusBadge(p.status === "completed" ? "ok" : "error", p.status) + "</td><td>" + verdict + '</td><td><a class="trace-page" href="/traces/' +
       esc(encodeURIComponent(p.trace_id)) + '">' + esc(QR.shortId(p.trace_id)) + "</a></td></tr>");
     const wrap = progressBody.closest(".table-wrap");
@@ -74,7 +79,7 @@
     if (event.type === "CUSTOM" && event.name === "comparison") {
       const settings = event.value;
       showRun(settings.comparison_id, settings);
-      setProgress(0, settings.rounds * (settings.pipelines || [1, 2]).length);
+      setProgress(0, settings.rounds * (settings.arms || settings.pipelines || [1, 2]).length);
     } else if (event.type === "CUSTOM" && event.name === "comparison_progress") {
       progressRow(event.value);
       setProgress(event.value.done, event.value.of);
@@ -102,17 +107,19 @@
   }
 
   async function start() {
+    await armsReady;
     const data = new FormData(form);
     const body = { rounds: Number(data.get("rounds")) };
     const categories = data.getAll("categories");
     if (categories.length) body.categories = categories;
     if (data.get("difficulty")) body.difficulty = data.get("difficulty");
     if (String(data.get("seed") || "").trim()) body.seed = Number(data.get("seed"));
+    Object.assign(body, QR.armsForm.value());
     reset();
     const submit = form.querySelector("button[type=submit]");
     submit.disabled = true;
     run.hidden = false;
-    setProgress(0, body.rounds * 2);
+    setProgress(0, body.rounds * body.arms.length);
     document.getElementById("run-title").textContent = "Starting…";
     try {
       const end = (await follow(() => QR.startStream("/api/comparisons", body, controller.signal))).end;
@@ -142,13 +149,14 @@
       return;
     }
     const result = stored.result;
-    const played = result ? result.questions.flatMap((q) => PIPELINES_OF(q).map((r) => ({ ...r, index: q.index }))) : [];
+    const names = armNames(stored.settings || {}, result);
+    const played = result ? result.questions.flatMap((q) => names.map((name) => q.rounds[name]).filter(Boolean).map((r) => ({ ...r, index: q.index }))) : [];
     played.forEach(progressRow);
-    setProgress(played.length, (stored.settings.rounds || 0) * 2);
+    setProgress(played.length, (stored.settings.rounds || 0) * names.length);
     if (stored.error) QR.status("This comparison failed: " + (stored.error.code || "") + ": " + (stored.error.message || ""), "error");
     if (result) QR.report.render(result);
   }
-  const PIPELINES_OF = (q) => ["agents", "chat"].map((p) => q.rounds[p]).filter(Boolean);
+  const armNames = (settings, result) => (settings.arms ? settings.arms.map((a) => a.name) : Object.keys((result && result.pipelines) || {}));
 
   form.addEventListener("submit", (event) => { event.preventDefault(); start(); });
   loadCategories();
