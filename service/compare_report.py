@@ -10,6 +10,7 @@ needed), and accuracy by category.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 METRIC_LABELS = {
@@ -69,6 +70,10 @@ def _median(metric: dict[str, Any], key: str) -> str:
     )
 
 
+def _metric_median(arm: dict[str, Any], *, key: str) -> str:
+    return _median(arm["metrics"][key], key)
+
+
 def arms_table(result: dict[str, Any]) -> str:
     statistics = result["statistics"]
     arms = list(statistics["arms"])
@@ -82,7 +87,7 @@ def arms_table(result: dict[str, Any]) -> str:
     row("accuracy [95% Wilson]", _accuracy)
     row("errors", lambda s: ", ".join(f"{k}×{v}" for k, v in s["errors"].items()) or "none")
     for key, label in METRIC_LABELS.items():
-        row(label, lambda s, key=key: _median(s["metrics"][key], key))
+        row(label, partial(_metric_median, key=key))
     return _grid(header, rows)
 
 
@@ -115,7 +120,7 @@ def paired_table(result: dict[str, Any]) -> str:
             rows.append([
                 label, f"n={m['n']}",
                 _signed(m["median"], key)
-                + _interval(m["low"], m["high"], lambda v, key=key: _signed(v, key)),
+                + _interval(m["low"], m["high"], partial(_signed, key=key)),
                 _verdict(m),
             ])  # fmt: skip
         title = f"{arm} − {baseline} ({paired['pairs']} paired questions)"

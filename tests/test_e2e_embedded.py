@@ -92,7 +92,7 @@ def test_embedded_model_plays_a_round_of_each_pipeline(tmp_path):
 
         trace_ids: list[str] = []
         with httpx.Client(timeout=180) as client:
-            for pipeline in ("agents", "chat"):
+            for pipeline in ("agents", "agents-tools", "chat"):
                 events = stream_round(
                     client, f"{base_url}/api/rounds", {"pipeline": pipeline, "seed": 42}
                 )
@@ -132,6 +132,14 @@ def test_embedded_model_plays_a_round_of_each_pipeline(tmp_path):
                 kinds = {s["kind"] for s in trace["spans"]}
                 assert {"agent", "generation", "function", "guardrail"} <= kinds
                 assert ("handoff" in kinds) == (pipeline == "agents")
+                if pipeline == "agents-tools":  # each role's agent span nested under its tool
+                    by_id = {s["id"]: s for s in trace["spans"]}
+                    for role in ("Questioner", "Answerer", "Judge"):
+                        span = next(s for s in trace["spans"] if s["kind"] == "agent"
+                                    and s["name"] == role)  # fmt: skip
+                        tool = by_id[span["parent_id"]]
+                        assert tool["kind"] == "function"
+                        assert by_id[tool["parent_id"]]["name"] == "Quizmaster"
                 generations = [s for s in trace["spans"] if s["kind"] == "generation"]
                 assert all(
                     g["input_tokens"] > 0 and g["output_tokens"] > 0 and g["ttft_ms"] is not None
@@ -140,14 +148,14 @@ def test_embedded_model_plays_a_round_of_each_pipeline(tmp_path):
                 assert trace["rollups"]["total"]["cost"] == 0.0
                 trace_ids.append(stored["trace_id"])
             comparison = client.get(
-                f"{base_url}/api/traces/compare", params={"a": trace_ids[0], "b": trace_ids[1]}
+                f"{base_url}/api/traces/compare", params={"a": trace_ids[0], "b": trace_ids[2]}
             ).json()
             assert [r["role"] for r in comparison["roles"]] == ["Questioner", "Answerer", "Judge"]
             assert comparison["total"]["diff"]["model_calls"] == -1
             for page in (
                 "/traces",
                 f"/traces/{trace_ids[0]}",
-                f"/traces/compare?a={trace_ids[0]}&b={trace_ids[1]}",
+                f"/traces/compare?a={trace_ids[0]}&b={trace_ids[2]}",
             ):
                 assert client.get(f"{base_url}{page}").status_code == 200
     finally:

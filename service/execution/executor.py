@@ -20,14 +20,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
 from agents.tracing import TracingProcessor, trace
 
 from .. import errors
-from ..events import RESUMED, ROUND, USAGE, RoundEvents
+from ..events import USAGE
 from ..metrics import Metrics
 from ..rounds.context import RoundContext
 from ..rounds.player import AwaitingPlayer
@@ -36,17 +35,11 @@ from ..storage.db import Database, retrying
 from ..storage.rounds import RoundStore
 from ..storage.tables import RoundRow, utcnow
 from ..tracing.router import TraceRouter
+from .attempt import Attempt, open_attempt, prepare_attempt
 from .claims import Claim, ClaimLost, Claims
 from .ports import EventLog, Job, RoundQueue
-from .progress import hand_back, save_progress, stream_history
-from .publisher import StreamPublisher
-from .resume import (
-    checkpoint_of,
-    next_step,
-    restore_context,
-    restore_events,
-    restore_timings,
-)
+from .progress import hand_back, save_progress
+from .resume import checkpoint_of
 
 logger = logging.getLogger(__name__)
 
@@ -60,23 +53,6 @@ class Pipelines(Protocol):
     async def get(
         self, pipeline: str, model_name: str, overrides: dict[str, Any] | None = None
     ) -> Any: ...
-
-
-@dataclass
-class Attempt:
-    claim: Claim
-    row: RoundRow
-    ctx: RoundContext
-    publisher: StreamPublisher
-    task: asyncio.Task[None] | None = None
-    ending: str | None = None
-    """``hand_back`` (a draining worker) or ``lost`` (the claim went to another worker)."""
-    cancel_reason: str | None = None
-    saving: asyncio.Future[None] | None = None
-
-    @property
-    def round_id(self) -> str:
-        return self.claim.id
 
 
 class RoundExecutor:
@@ -175,63 +151,12 @@ class RoundExecutor:
 
     # Preparing an attempt ---------------------------------------------------------------------
     async def _prepare(self, claim: Claim, row: RoundRow) -> Attempt:
-        history = await stream_history(self.db, self.log, claim)
-        holder: list[Attempt] = []
-
-        def lost() -> None:
-            if holder:
-                self._lose(holder[0])
-
-        publisher = StreamPublisher(
-            self.log,
-            claim.stream,
-            token=claim.token,
-            history=history,
-            secrets=self.secrets,
-            on_lost=lost,
-        )
-        publisher.stored = min(row.events_stored, len(history))
-        timings = restore_timings(row, claim.checkpoint)
-        events = RoundEvents(
-            publisher.publish, thread_id=row.game_id, run_id=row.id, on_token=timings.mark_token
-        )
-        restore_events(events, history)
-        ctx = await restore_context(row, claim.checkpoint, self.questions, events, timings)
-        attempt = Attempt(claim=claim, row=row, ctx=ctx, publisher=publisher)
-        holder.append(attempt)
-        ctx.on_fact = lambda: self._checkpoint_soon(attempt)
+        attempt = await prepare_attempt(
+            claim, row, database=self.db, log=self.log, questions=self.questions,
+            secrets=self.secrets, on_lost=self._lose,
+        )  # fmt: skip
+        attempt.ctx.on_fact = lambda: self._checkpoint_soon(attempt)
         return attempt
-
-    def _open(self, attempt: Attempt) -> None:
-        """The attempt's first events: a new round, the second run, or a resumed one."""
-        ctx, claim = attempt.ctx, attempt.claim
-        events = ctx.events
-        history = attempt.publisher.records
-        if not history:
-            events.run_started()
-            events.custom(
-                ROUND,
-                {
-                    "round_id": ctx.round_id,
-                    "game_id": ctx.game_id,
-                    "pipeline": ctx.pipeline,
-                    "trace_id": attempt.row.trace_id,
-                    "model": ctx.model,
-                    "category": ctx.category,
-                    "difficulty": ctx.difficulty,
-                    "seed": ctx.seed,
-                    "question_source": ctx.question_source,
-                    "mode": attempt.row.mode,
-                },
-            )
-        elif history[-1].interrupt:
-            events.run_id = attempt.row.answer_run_id or f"{ctx.round_id}.answer"
-            events.run_started()
-            events.step_started("Answerer")
-        else:
-            events.close_items()
-            events.custom(RESUMED, {"step": next_step(ctx), "attempt": claim.attempt})
-            self.metrics.resumes.inc()
 
     # Playing ----------------------------------------------------------------------------------
     async def _play(self, attempt: Attempt) -> None:
@@ -241,7 +166,8 @@ class RoundExecutor:
         if claim.attempt == 1 and not attempt.publisher.records:
             self.metrics.round_started(ctx.pipeline)
         try:
-            self._open(attempt)
+            if open_attempt(attempt):
+                self.metrics.resumes.inc()
             if claim.cancel_requested:
                 raise errors.failure_from_request(
                     claim.cancel_requested, role=ctx.events.current_step
