@@ -56,6 +56,11 @@ def _run_app(args: argparse.Namespace, *, role: str, what: str) -> int:
 
     _configure_logging(args.log_level)
     settings = get_settings()
+    if settings.uses_embedded_model:
+        from .embedded.process import require_embedded_model
+
+        # Checked here, not first in the app's start-up, where uvicorn would print a traceback.
+        require_embedded_model()
     app = create_app(settings, role=role, concurrency=getattr(args, "concurrency", None))  # type: ignore[arg-type]
     where = "the embedded model" if settings.uses_embedded_model else settings.llm_base_url
     mode = "distributed" if settings.redis_url else "embedded"
