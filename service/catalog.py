@@ -35,6 +35,17 @@ PipelineBuilder = Callable[[PipelineSetup, AsyncOpenAI, Callable[[str, AgentSpec
 """Builds one pipeline from the setup, the client and a factory of SDK models."""
 
 
+async def refine_profile(model: NamedModel) -> NamedModel:
+    """``model`` with its profile settled: one the URL only guessed (``generic``) is refined by
+    asking the server (a llama.cpp ``llama-server`` looks like any server from its URL)."""
+    if not (model.auto and model.profile == "generic" and model.base_url is not None):
+        return model
+    if await is_llama_server(model.base_url):
+        logger.info("model %s: %s is llama.cpp's llama-server", model.name, model.base_url)
+        return dataclasses.replace(model, profile="llama-server", auto=False)
+    return dataclasses.replace(model, auto=False)
+
+
 class PipelineCatalog:
     def __init__(
         self,
@@ -70,14 +81,8 @@ class PipelineCatalog:
     async def resolve(self, name: str) -> NamedModel:
         """The model, its profile refined by asking the server when it was only inferred (a
         llama.cpp ``llama-server`` looks like any server from its URL)."""
-        model = self.models[name]
-        if model.auto and model.profile == "generic" and model.base_url is not None:
-            if await is_llama_server(model.base_url):
-                logger.info("model %s: %s is llama.cpp's llama-server", name, model.base_url)
-                model = dataclasses.replace(model, profile="llama-server", auto=False)
-            else:
-                model = dataclasses.replace(model, auto=False)
-            self.models[name] = model
+        model = await refine_profile(self.models[name])
+        self.models[name] = model
         return model
 
     async def _client(self, model: NamedModel) -> AsyncOpenAI:

@@ -8,6 +8,7 @@ import contextlib
 from fastapi import APIRouter, Depends, Response
 
 from ..agent_specs import DIFFICULTIES
+from ..catalog import refine_profile
 from .access import current_player
 from .deps import ServiceState, StateDep
 from .schemas import CategoryOut, HealthOut
@@ -79,6 +80,8 @@ async def metrics(state: StateDep) -> Response:
 async def models(state: StateDep) -> dict[str, object]:
     """The named models a round, a game or a comparison arm may name (``model``); the first is
     the default. Keys are never shown: only whether the variable that holds one is set."""
+    for name, model in list(state.models.items()):  # the profile the rounds will use
+        state.models[name] = await refine_profile(model)
     return {
         "default": state.settings.model_name,
         "items": [model.public(state.settings) for model in state.models.values()],

@@ -30,17 +30,18 @@ async def save_progress(
 ) -> str | None:
     """Write ``fields`` to the claimed row and the unstored events, in one fenced transaction
     (``lease`` also extends the claim: a heartbeat). Returns the row's pending cancel request."""
-    unstored = publisher.unstored()
-    values = dict(fields)
-    if unstored:
-        values["events_stored"] = unstored[-1].id
-    if lease is not None:
-        values["lease_expires_at"] = utcnow() + lease
-    async with database.transaction() as session:
-        cancel_requested = await Claims.write(session, claim, values)
-        await insert_events(session, claim.stream, unstored)
-    if unstored:
-        publisher.stored = unstored[-1].id  # ids are positions: record n is records[n - 1]
+    async with publisher.storing:  # one writer at a time, or both would insert the same events
+        unstored = publisher.unstored()
+        values = dict(fields)
+        if unstored:
+            values["events_stored"] = unstored[-1].id
+        if lease is not None:
+            values["lease_expires_at"] = utcnow() + lease
+        async with database.transaction() as session:
+            cancel_requested = await Claims.write(session, claim, values)
+            await insert_events(session, claim.stream, unstored)
+        if unstored:
+            publisher.stored = unstored[-1].id  # ids are positions: record n is records[n - 1]
     return cancel_requested
 
 

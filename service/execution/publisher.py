@@ -62,6 +62,9 @@ class StreamPublisher:
         self.records: list[EventRecord] = list(history)
         """Every event of the stream: those of earlier attempts, then this attempt's."""
         self.stored = 0
+        self.storing = asyncio.Lock()
+        """Held while events are written to the database: a heartbeat and a checkpoint must not
+        both store the same unstored events."""
         """How many of ``records`` the database has (the recorder advances it)."""
         self._secrets = [secret for secret in secrets if secret]
         self._sent = len(self.records)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from ag_ui.core import CustomEvent
 from redis.asyncio import Redis
 
 from quizrelay.backends.memory import MemoryEventLog, MemoryQueue
@@ -14,10 +17,13 @@ from quizrelay.backends.redis_events import RedisEventLog, StreamHub
 from quizrelay.backends.saq_queue import SaqQueue
 from quizrelay.execution.claims import ClaimLost, Claims
 from quizrelay.execution.ports import EventLog, Job, RoundQueue, StaleWriter
+from quizrelay.execution.progress import save_progress
+from quizrelay.execution.publisher import StreamPublisher
 from quizrelay.execution.sweeper import Sweeper
 from quizrelay.records import EventRecord
 from quizrelay.storage.db import Database
 from quizrelay.storage.rounds import NewRound, RoundStore
+from quizrelay.storage.streams import stored_events
 from tests.support.engines import redis_url
 
 
@@ -142,4 +148,35 @@ async def test_claims_fence_a_stale_worker_on_postgres(pg_url: str) -> None:
         await first.heartbeat(claim)
     row = await store.get("r_pg")
     assert row is not None and row.worker_id == "w2" and row.status == "running"
+    await database.close()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+async def test_a_heartbeat_and_a_checkpoint_at_once_store_each_event_once(
+    engine: str, pg_url: str, tmp_path: Path
+) -> None:
+    """Both write the events the database does not have yet: run together, they must not both
+    insert the same ones (seen on llama-server: a UNIQUE violation failed the heartbeat)."""
+    url = pg_url if engine == "postgres" else f"sqlite:///{tmp_path / 'q.db'}"
+    database = Database(url)
+    await database.migrate()
+    await RoundStore(database).create_round(
+        NewRound(
+            id="r_both", game_id="g", pipeline="chat", mode="ai", model="m", category="c",
+            difficulty="easy", seed=1, question_source="dataset", trace_id="t",
+        )
+    )  # fmt: skip
+    claim = await Claims(database, worker_id="w", lease_seconds=30).acquire(Job("round", "r_both"))
+    assert claim is not None
+    publisher = StreamPublisher(MemoryEventLog(), claim.stream, token=claim.token)
+    for n in range(20):
+        publisher.publish(CustomEvent(name="n", value=n))
+    await asyncio.gather(
+        *(save_progress(database, claim, publisher, {}, lease=timedelta(seconds=30))
+          for _ in range(3)),
+        save_progress(database, claim, publisher, {"checkpoint": {"step": "Answerer"}}),
+    )  # fmt: skip
+    stored = await stored_events(database, claim.stream, 0)
+    assert [r.id for r in stored] == list(range(1, 21))
+    await publisher.close()
     await database.close()

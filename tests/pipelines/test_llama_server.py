@@ -26,6 +26,9 @@ def test_rounds_finish_on_llama_server(
         # No profile is set: the service asks the server what it is.
         base_url, _ = serve(make_settings(llm_base_url=server.base_url, model_profile="auto"))
         assert http.get(f"{base_url}/healthz").json()["profile"] == "llama-server"
+        listed = http.get(f"{base_url}/api/models").json()
+        default = [m for m in listed["items"] if m["name"] == listed["default"]]
+        assert [m["profile"] for m in default] == ["llama-server"]
         events = stream_round(http, f"{base_url}/api/rounds", {"pipeline": pipeline, **QUESTION})
         assert events[-1].type == "RUN_FINISHED", events[-1].data
         assert custom(events, "verdict")[0]["decided_by"] == "check_answer"
