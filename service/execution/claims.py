@@ -113,7 +113,11 @@ class Claims:
         """Update the claimed row inside ``session``'s transaction, only if the claim holds;
         returns the row's pending cancel request (None: there is none)."""
         table = claim.table
-        statement = update(table).where(table.id == claim.id, table.fencing_token == claim.token)
+        # Running, too: once a sweeper requeued the row, the attempt that lost it stops writing
+        # (the token only changes when the next attempt claims it).
+        statement = update(table).where(
+            table.id == claim.id, table.fencing_token == claim.token, table.status == "running"
+        )
         if values:
             statement = statement.values(**values)
         else:  # a heartbeat that only checks the claim

@@ -107,8 +107,11 @@ class Sweeper:
             async with self.db.transaction() as session:
                 result = await session.execute(
                     update(table)
-                    .where(
-                        table.id == row_id, table.fencing_token == token, table.status == "running"
+                    .where(  # still expired: a heartbeat that came back meanwhile wins
+                        table.id == row_id,
+                        table.fencing_token == token,
+                        table.status == "running",
+                        table.lease_expires_at < now,
                     )
                     .values(**values)
                 )
