@@ -20,7 +20,9 @@ def _section(title: str) -> str:
 def test_every_error_code_is_explained_in_the_error_table() -> None:
     table = _section("Error codes")
     listed = re.findall(r"^\| `([a-z_]+)` \|", table, re.M)
-    assert listed == list(ERROR_CODES), "the table lists the codes of vocabulary.ERROR_CODES, in order"
+    assert listed == list(ERROR_CODES), (
+        "the table lists the codes of vocabulary.ERROR_CODES, in order"
+    )
 
 
 def test_every_setting_is_in_the_configuration_table() -> None:
