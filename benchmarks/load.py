@@ -18,19 +18,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,193 +35,20 @@ import httpx
 from openai import AsyncOpenAI, AsyncStream
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-# Run as a script: the repository root on the path, for benchmarks.load_report and tests.fakes.
+# Run as a script: the repository root on the path, for benchmarks.* and tests.fakes.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.load_report import ms, print_level, print_overhead, summarize
+from benchmarks.procs import (
+    TICKS,
+    Child,
+    free_port,
+    machine_ticks,
+    start_model_server,
+    start_service,
+)
+from benchmarks.rounds import PIPELINES, QUESTION, Round, check_replays, play_round
 
-REPO = Path(__file__).resolve().parents[1]
-
-QUESTION = {"question": "3, 6, 12, 24, ?", "reference_answer": "48"}
-PIPELINES: tuple[str, ...] = ("agents", "chat")
-TOKEN_TYPES = ("TEXT_MESSAGE_CONTENT", "TOOL_CALL_ARGS")
-END_TYPES = ("RUN_FINISHED", "RUN_ERROR")
-TYPE_RE = re.compile(r'data: ?\{"type":"([A-Z_]+)"')
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-# --- processes ----------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) CPU ticks of the whole machine, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return sum(values) - values[3] - values[4], sum(values)
-
-
-class Child:
-    """A child process, its output in a log file; its CPU time and memory from /proc."""
-
-    def __init__(
-        self, name: str, argv: list[str], env: dict[str, str], logdir: Path, ready_url: str
-    ) -> None:
-        self.name, self.log_path = name, logdir / f"{name}.log"
-        self._log = self.log_path.open("wb")
-
-        def die_with_parent() -> (
-            None
-        ):  # PR_SET_PDEATHSIG; and Ctrl-C as usual even if started with it ignored
-            ctypes.CDLL(None).prctl(1, signal.SIGTERM)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-        self.proc = subprocess.Popen(
-            argv,
-            cwd=REPO,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=die_with_parent,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                if httpx.get(ready_url, timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"{self.name} did not answer {ready_url}:\n{self.tail()}")
-
-    def cpu(self, thread: int | None = None) -> float:
-        """utime + stime in seconds, of all threads or of one (its tid; the pid is the main
-        thread)."""
-        task = f"task/{thread}/" if thread else ""
-        fields = Path(f"/proc/{self.proc.pid}/{task}stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
-
-    def memory_mib(self) -> tuple[float, float]:
-        """(peak resident VmHWM, current VmRSS) in MiB."""
-        status = dict(
-            re.findall(
-                r"^(VmHWM|VmRSS):\s+(\d+) kB",
-                Path(f"/proc/{self.proc.pid}/status").read_text(),
-                re.M,
-            )
-        )
-        return int(status["VmHWM"]) / 1024, int(status["VmRSS"]) / 1024
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()  # uvicorn shuts down gracefully; the model server just ends
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-
-    def tail(self, lines: int = 25) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def start_service(name: str, port: int, model_url: str, workdir: Path) -> Child:
-    env = dict(
-        os.environ,
-        QUIZRELAY_LLM_BASE_URL=model_url,
-        QUIZRELAY_MODEL="scripted-model",
-        QUIZRELAY_MODEL_PROFILE="llama-cpp",
-        QUIZRELAY_RATE_LIMIT_ROUNDS_PER_MINUTE="0",
-        QUIZRELAY_DATABASE_URL=f"sqlite:///{workdir / name}.db",
-    )
-    argv = [
-        sys.executable,
-        "-m",
-        "quizrelay",
-        "serve",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    return Child(name, argv, env, workdir, f"http://127.0.0.1:{port}/healthz")
-
-
-# --- one round through the service --------------------------------------------------------------
-@dataclass
-class Round:
-    pipeline: str
-    end: str | None = None  # RUN_FINISHED, RUN_ERROR, or None: the stream broke off
-    error: str | None = None
-    round_id: str | None = None
-    ids: list[int] = field(default_factory=list)
-    data_lines: int = 0
-    first_event: float | None = None
-    first_token: float | None = None
-    total: float | None = None
-    gaps: list[float] = field(default_factory=list)
-    token_gaps: list[float] = field(default_factory=list)
-    cpu: float | None = None  # level 1 only: the service's CPU seconds for this round
-    replay_match: bool | None = None
-
-
-async def play_round(client: httpx.AsyncClient, base: str, pipeline: str) -> Round:
-    result, last, last_kind = Round(pipeline), 0.0, ""
-    started = time.perf_counter()
-    try:
-        async with client.stream(
-            "POST", f"{base}/api/rounds", json={"pipeline": pipeline, **QUESTION}
-        ) as response:
-            if response.status_code != 200:
-                result.error = f"HTTP {response.status_code}: {(await response.aread())[:200]!r}"
-                return result
-            async for line in response.aiter_lines():
-                if line.startswith("id:"):
-                    result.ids.append(int(line[3:]))
-                if not line.startswith("data:"):
-                    continue
-                now = time.perf_counter()
-                kind = match.group(1) if (match := TYPE_RE.match(line)) else "?"
-                result.data_lines += 1
-                if result.first_event is None:
-                    result.first_event, result.round_id = (
-                        now - started,
-                        json.loads(line[5:]).get("runId"),
-                    )
-                else:
-                    result.gaps.append(now - last)
-                    if kind in TOKEN_TYPES and kind == last_kind:
-                        result.token_gaps.append(now - last)
-                if result.first_token is None and kind in TOKEN_TYPES:
-                    result.first_token = now - started
-                if kind in END_TYPES:
-                    result.end, result.total = kind, now - started
-                    result.error = json.loads(line[5:]).get("code") if kind == "RUN_ERROR" else None
-                last, last_kind = now, kind
-    except httpx.HTTPError as exc:
-        result.error = f"{type(exc).__name__}: {exc}"
-    if result.end is None and result.error is None:
-        result.error = "stream ended without RUN_FINISHED or RUN_ERROR"
-    return result
-
-
-async def check_replays(client: httpx.AsyncClient, base: str, rounds: list[Round]) -> None:
-    """Compare each round's live ids with ``GET /api/rounds/{id}/events`` (the stored events)."""
-    limit = asyncio.Semaphore(16)
-
-    async def check(result: Round) -> None:
-        async with (
-            limit,
-            client.stream("GET", f"{base}/api/rounds/{result.round_id}/events") as response,
-        ):
-            ids = [int(line[3:]) async for line in response.aiter_lines() if line.startswith("id:")]
-        result.replay_match = ids == result.ids
-
-    await asyncio.gather(*(check(r) for r in rounds if r.round_id))
+DETAIL_SKIP = ("gaps", "token_gaps", "ids", "customs", "started_at", "ended_at")
 
 
 # --- the same model calls, straight to the model server -----------------------------------------
@@ -369,8 +193,7 @@ async def run_level(
             else {}
         ),
         "rounds_detail": [
-            {k: v for k, v in asdict(r).items() if k not in ("gaps", "token_gaps", "ids")}
-            | {"events": len(r.ids)}
+            {k: v for k, v in asdict(r).items() if k not in DETAIL_SKIP} | {"events": len(r.ids)}
             for r in rounds
         ],
     }
@@ -447,22 +270,8 @@ async def benchmark(
     model_port, service_port = free_port(), free_port()
     model_url = f"http://127.0.0.1:{model_port}/v1"
     children.append(
-        Child(
-            "model-server",
-            [
-                sys.executable,
-                "-m",
-                "tests.fakes.scripted_openai",
-                "--port",
-                str(model_port),
-                "--first-token-delay",
-                str(args.first_token_delay),
-                "--token-interval",
-                str(args.token_interval),
-            ],
-            dict(os.environ),
-            workdir,
-            f"{model_url}/models",
+        start_model_server(
+            "model-server", model_port, args.first_token_delay, args.token_interval, workdir
         )
     )
     children.append(start_service("service", service_port, model_url, workdir))

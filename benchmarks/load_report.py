@@ -9,7 +9,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from benchmarks.load import Round
+    from benchmarks.rounds import Round
 
 
 def ms(values: list[float], q: float) -> float | None:
