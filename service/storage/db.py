@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -121,3 +122,10 @@ async def retrying(operation: Callable[[], Awaitable[T]], *, within: float = 30.
         with attempt:
             return await operation()
     raise AssertionError("unreachable")  # AsyncRetrying either returns or raises
+
+
+def insert_new(session: AsyncSession, table: type[Any]) -> Any:
+    """``INSERT`` that skips rows whose key exists (``ON CONFLICT DO NOTHING``, SQLite and
+    PostgreSQL alike): for writes that may be repeated, by a retry or by another process."""
+    module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing()

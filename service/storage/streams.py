@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..records import EventRecord
-from .db import Database
+from .db import Database, insert_new
 from .tables import StreamEventRow
 
 
@@ -24,9 +24,12 @@ def _interrupt(kind: str, payload: str) -> bool:
 
 
 async def insert_events(session: AsyncSession, stream: str, records: list[EventRecord]) -> None:
+    """Store the records; one already stored is left as it is. An event never changes once
+    published (its writer holds the stream's fencing token), so a write repeated after its
+    confirmation was lost (a cancelled heartbeat, a retried commit) must not fail the round."""
     if records:
         await session.execute(
-            insert(StreamEventRow),
+            insert_new(session, StreamEventRow),
             [{"stream": stream, "seq": r.id, "type": r.type, "data": r.json} for r in records],
         )
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .db import Database
+from .db import Database, insert_new
 from .tables import SpanRow, TraceRow
 
 Outcome = tuple[str, dict[str, Any] | None, str | None]
@@ -42,10 +42,8 @@ class TraceStore:
         """One transaction for a batch from the processor's queue (the SDK reports each trace
         start and each span end once, so rows are inserted without looking them up first)."""
         async with self.db.transaction() as session:
-            for trace in traces:  # a resumed round opens its trace again: keep the first row
-                if await session.get(TraceRow, trace["id"]) is None:
-                    session.add(TraceRow(**trace))
-            await session.flush()
+            if traces:  # a resumed round opens its trace again, maybe elsewhere: keep the first
+                await session.execute(insert_new(session, TraceRow), traces)
             for trace_id, ended_at in trace_ends:
                 row = await session.get(TraceRow, trace_id)
                 if row is not None:

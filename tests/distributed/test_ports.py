@@ -24,6 +24,8 @@ from quizrelay.records import EventRecord
 from quizrelay.storage.db import Database
 from quizrelay.storage.rounds import NewRound, RoundStore
 from quizrelay.storage.streams import stored_events
+from quizrelay.storage.tables import utcnow
+from quizrelay.storage.traces import TraceStore
 from tests.support.engines import redis_url
 
 
@@ -178,5 +180,35 @@ async def test_a_heartbeat_and_a_checkpoint_at_once_store_each_event_once(
     )  # fmt: skip
     stored = await stored_events(database, claim.stream, 0)
     assert [r.id for r in stored] == list(range(1, 21))
+    # A save whose commit landed but whose caller never heard (a heartbeat cancelled during the
+    # commit) leaves the publisher thinking the events are unstored: writing them again is fine.
+    publisher.stored = 10
+    publisher.publish(CustomEvent(name="n", value=20))
+    await save_progress(database, claim, publisher, {})
+    stored = await stored_events(database, claim.stream, 0)
+    assert [r.id for r in stored] == list(range(1, 22))
     await publisher.close()
+    await database.close()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+async def test_a_trace_opened_again_keeps_its_first_row(
+    engine: str, pg_url: str, tmp_path: Path
+) -> None:
+    """A resumed round opens its trace again — in the same batch, or on another worker at the
+    same time: the trace row is written once, never a duplicate-key failure."""
+    url = pg_url if engine == "postgres" else f"sqlite:///{tmp_path / 'q.db'}"
+    database = Database(url)
+    await database.migrate()
+    traces = TraceStore(database)
+
+    def opened(attempt: int) -> dict[str, object]:
+        return {"id": "trace_again", "workflow_name": "quiz round", "group_id": "g",
+                "round_id": "r", "pipeline": "chat", "owner": None,
+                "trace_metadata": {"attempt": attempt}, "started_at": utcnow()}  # fmt: skip
+
+    await traces.write_batch([opened(1), opened(2)], [], [])
+    await asyncio.gather(*(traces.write_batch([opened(n)], [], []) for n in (3, 4)))
+    row = await traces.get_trace("trace_again")
+    assert row is not None and row.trace_metadata == {"attempt": 1}
     await database.close()
