@@ -51,7 +51,13 @@ class Backends:
                 await self.redis.aclose()
 
 
-def build_backends(settings: Settings) -> Backends:
+QUEUE_SPARE_CONNECTIONS = 20
+"""Connections the queue's client keeps beyond one per worker slot (enqueues, upkeep, aborts)."""
+
+
+def build_backends(settings: Settings, *, concurrency: int | None = None) -> Backends:
+    """``concurrency``: the rounds this process's worker plays at once (each blocks one of the
+    queue's Redis connections while it waits for a job)."""
     if settings.redis_url is None:
         storage = storage_from_string("async+memory://")
         return Backends(
@@ -88,8 +94,10 @@ def build_backends(settings: Settings) -> Backends:
     )
     hub = StreamHub(hub_client, prefix=prefix)
     hub.use_for_wakeups(client)
+    slots = concurrency or settings.worker_concurrency
     queue_client = Redis.from_url(  # SAQ's own: each worker slot blocks one connection
         url,
+        max_connections=slots + QUEUE_SPARE_CONNECTIONS,  # redis-py's own default is 100
         socket_timeout=REDIS_SOCKET_TIMEOUT,
         socket_connect_timeout=5,
         client_name=f"{name}:queue",

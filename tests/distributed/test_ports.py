@@ -212,3 +212,21 @@ async def test_a_trace_opened_again_keeps_its_first_row(
     row = await traces.get_trace("trace_again")
     assert row is not None and row.trace_metadata == {"attempt": 1}
     await database.close()
+
+
+async def test_the_queue_has_a_redis_connection_for_every_worker_slot(prefix: str) -> None:
+    """Each of a worker's slots blocks one of the queue client's connections while it waits for
+    a job: at ``--concurrency 120`` that is more than redis-py's default pool of 100 (seen in
+    the distributed benchmark as SAQ's upkeep failing with MaxConnectionsError)."""
+    from quizrelay.backends import build_backends
+    from quizrelay.settings import Settings
+
+    settings = Settings(redis_url=redis_url(), redis_prefix=prefix, llm_base_url="http://x/v1",
+                        model="m", database_url="sqlite:///unused.db")  # fmt: skip
+    backends = build_backends(settings, concurrency=120)
+    queue = backends.queue
+    assert isinstance(queue, SaqQueue)
+    client = queue.queue.redis
+    waiting = [client.blpop([f"{prefix}:nothing"], timeout=1) for _ in range(125)]
+    assert await asyncio.gather(*waiting) == [None] * 125
+    await backends.close()
