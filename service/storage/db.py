@@ -127,5 +127,5 @@ async def retrying(operation: Callable[[], Awaitable[T]], *, within: float = 30.
 def insert_new(session: AsyncSession, table: type[Any]) -> Any:
     """``INSERT`` that skips rows whose key exists (``ON CONFLICT DO NOTHING``, SQLite and
     PostgreSQL alike): for writes that may be repeated, by a retry or by another process."""
-    module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return module.insert(table).on_conflict_do_nothing()
