@@ -111,8 +111,10 @@ def test_a_claimed_rounds_writes_are_all_or_nothing(tmp_path: Path) -> None:
         database = Database(f"sqlite:///{tmp_path / 'tx.db'}")
         store, _, claim = await _claimed(database, "round_tx")
         publisher = StreamPublisher(MemoryEventLog(), "round:round_tx", token=1)
-        publisher.records += [EventRecord(1, "RUN_STARTED", "{}"), EventRecord(1, "X", "{}")]
-        with pytest.raises(IntegrityError):  # two events with one id: the insert fails
+        # The second event cannot be stored (its JSON is missing: NOT NULL), so the insert fails.
+        broken = EventRecord(2, "X", None)  # type: ignore[arg-type]
+        publisher.records += [EventRecord(1, "RUN_STARTED", "{}"), broken]
+        with pytest.raises(IntegrityError):
             await save_progress(database, claim, publisher, {"status": "completed", "answer": "2"})
         row = await store.get("round_tx")
         assert row is not None and row.status == "running" and row.answer is None
