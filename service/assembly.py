@@ -23,6 +23,7 @@ from .catalog import PipelineBuilder, PipelineCatalog
 from .comparisons.runner import ComparisonExecutor
 from .execution.claims import Claims
 from .execution.executor import RoundExecutor
+from .execution.leases import LeaseKeeper
 from .execution.service import RoundService
 from .execution.sweeper import Sweeper
 from .execution.worker import Worker, new_worker_id
@@ -96,12 +97,20 @@ async def playing(
         model_factory=model_factory,
     )
     worker: Worker | None = None
+    # The lease keeper's own connection: renewals never queue behind the rounds' writes.
+    lease_database = Database(database.url, pool_size=1, max_overflow=0)
     background: list[asyncio.Task[Any]] = []
     try:
         if settings.uses_embedded_model:  # the default model: ready before the first round
             await catalog.start_embedded()
         rounds = RoundStore(database)
         claims = Claims(database, worker_id=new_worker_id(), lease_seconds=settings.lease_seconds)
+        leases = LeaseKeeper(
+            lease_database,
+            worker_id=claims.worker_id,
+            lease_seconds=settings.lease_seconds,
+            interval=max(0.2, settings.lease_seconds / 4),
+        )
         executor = RoundExecutor(
             database=database,
             rounds=rounds,
@@ -112,7 +121,7 @@ async def playing(
             metrics=metrics,
             round_timeout=settings.round_timeout,
             answer_timeout=settings.answer_timeout,
-            lease_seconds=settings.lease_seconds,
+            leases=leases,
             secrets=secrets,
             on_outcome=lambda trace_id, error, role: store.record_outcome(
                 trace_id, error=error, role=role
@@ -132,7 +141,7 @@ async def playing(
             round_executor=executor,
             planner=planner,
             prices=config.prices,
-            lease_seconds=settings.lease_seconds,
+            leases=leases,
             secrets=secrets,
         )
         sweeper = Sweeper(
@@ -145,6 +154,7 @@ async def playing(
         worker = Worker(
             queue=backends.queue,
             claims=claims,
+            leases=leases,
             runners={"round": executor, "comparison": comparisons},
             signals=backends.signals,
             sweeper=sweeper,
@@ -170,6 +180,7 @@ async def playing(
         await store.close()
         if otlp is not None:
             await asyncio.to_thread(otlp.shutdown, 5.0)
+        await lease_database.close()
 
 
 async def _enforce_retention(settings: Settings, store: TraceStore) -> None:

@@ -10,7 +10,7 @@ import asyncio
 import bisect
 import contextlib
 import logging
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -18,6 +18,10 @@ from ..execution.ports import CancelHandler, Job, JobHandler, StaleWriter
 from ..records import EventBatch, EventRecord
 
 logger = logging.getLogger(__name__)
+
+RETIRED_KEPT = 10_000
+"""How many retired stream names the log remembers, so that a reader arriving after the end
+is sent to the database at once (an older one waits for its reader's database poll)."""
 
 
 @dataclass
@@ -37,20 +41,37 @@ def _after(records: list[EventRecord], after: int) -> list[EventRecord]:
 
 
 class MemoryEventLog:
-    """Streams as lists in memory; readers wait on an :class:`asyncio.Event` per stream."""
+    """Streams as lists in memory; readers wait on an :class:`asyncio.Event` per stream.
+
+    A reader may come before its stream: a client's ``POST /api/rounds`` follows the round as
+    soon as it is queued, before a worker task has claimed it. Its tail then waits for the stream
+    to be created (as ``XREAD BLOCK`` waits for a key in Redis) rather than ending at once and
+    making the reader poll."""
 
     def __init__(self) -> None:
         self._streams: dict[str, _Stream] = {}
+        self._retired: OrderedDict[str, None] = OrderedDict()
+        self._created = asyncio.Event()
+        self._closed = False
+
+    def _state(self, stream: str) -> _Stream:
+        state = self._streams.get(stream)
+        if state is None:
+            state = self._streams[stream] = _Stream()
+            self._retired.pop(stream, None)
+            created, self._created = self._created, asyncio.Event()
+            created.set()
+        return state
 
     async def claim_stream(self, stream: str, token: int) -> list[EventRecord]:
-        state = self._streams.setdefault(stream, _Stream())
+        state = self._state(stream)
         if token < state.token:
             raise StaleWriter(f"{stream}: fencing token {token} is older than {state.token}")
         state.token = token
         return list(state.records)
 
     async def append(self, stream: str, records: list[EventRecord], *, token: int) -> None:
-        state = self._streams.setdefault(stream, _Stream())
+        state = self._state(stream)
         if token < state.token:
             raise StaleWriter(f"{stream}: fencing token {token} is older than {state.token}")
         state.token = token
@@ -68,8 +89,12 @@ class MemoryEventLog:
 
     async def tail(self, stream: str, after: int) -> AsyncIterator[EventBatch]:
         state = self._streams.get(stream)
-        if state is None:
-            return  # retired (or never here): the database has it
+        while state is None:  # not written yet, or retired
+            if stream in self._retired or self._closed:
+                return  # the round is stored: the database has it
+            created = self._created
+            await created.wait()
+            state = self._streams.get(stream)
         position = after
         while True:
             changed = state.changed
@@ -84,6 +109,9 @@ class MemoryEventLog:
 
     async def retire(self, stream: str) -> None:
         state = self._streams.pop(stream, None)
+        self._retired[stream] = None
+        while len(self._retired) > RETIRED_KEPT:
+            self._retired.popitem(last=False)
         if state is not None:
             state.retired = True
             state.wake()
@@ -93,6 +121,8 @@ class MemoryEventLog:
             state.retired = True
             state.wake()
         self._streams.clear()
+        self._closed = True
+        self._created.set()  # readers waiting for a stream end
 
 
 class MemoryQueue:

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import json
 import logging
-from datetime import timedelta
 from typing import Any
 
 from ..agent_specs import PricesSpec
@@ -22,6 +21,7 @@ from ..errors import failure_from_request
 from ..events import RESUMED, RoundEvents
 from ..execution.claims import Claim, ClaimLost, Claims
 from ..execution.executor import RoundExecutor
+from ..execution.leases import LeaseKeeper
 from ..execution.ports import EventLog, Job
 from ..execution.progress import hand_back, save_progress, stream_history
 from ..execution.publisher import StreamPublisher
@@ -61,7 +61,7 @@ class ComparisonExecutor:
         round_executor: RoundExecutor,
         planner: Planner,
         prices: PricesSpec,
-        lease_seconds: float,
+        leases: LeaseKeeper,
         secrets: list[str],
     ) -> None:
         self.db = database
@@ -74,8 +74,7 @@ class ComparisonExecutor:
         self.round_executor = round_executor
         self.planner = planner
         self.prices = prices
-        self.lease = timedelta(seconds=lease_seconds)
-        self.heartbeat_interval = max(0.2, lease_seconds / 4)
+        self.leases = leases
         self.secrets = secrets
         self.live: dict[str, asyncio.Task[None]] = {}
         self._reasons: dict[str, str] = {}
@@ -128,7 +127,17 @@ class ComparisonExecutor:
         publisher.stored = min(row.events_stored, len(history))
         events = RoundEvents(publisher.publish, thread_id=claim.id, run_id=claim.id)
         events.restore([json.loads(record.json) for record in history])
-        heartbeat = asyncio.create_task(self._heartbeat(claim, publisher))
+        self.leases.hold(
+            claim,
+            on_lost=lambda: self._lose(claim.id),
+            on_cancel=lambda reason: self._cancel_requested(claim.id, reason),
+        )
+        storing = asyncio.create_task(self._store_events(claim, publisher))
+
+        def stop_keeping() -> None:  # before the attempt's last write: see LeaseKeeper.release
+            storing.cancel()
+            self.leases.release(claim)
+
         status, result, error = "completed", None, None
         try:
             if not history:
@@ -151,7 +160,7 @@ class ComparisonExecutor:
             events.custom(SUMMARY, result)
         except asyncio.CancelledError:
             if claim.id in self._handing_back or claim.id in self._lost:
-                heartbeat.cancel()
+                stop_keeping()
                 if claim.id in self._handing_back and await hand_back(self.db, claim):
                     await self.round_service.queue.submit(
                         Job("comparison", claim.id, claim.attempt)
@@ -169,7 +178,7 @@ class ComparisonExecutor:
                 {"code": INTERNAL_ERROR, "message": f"{type(exc).__name__}: {exc}"},
             )
         finally:
-            heartbeat.cancel()
+            stop_keeping()
         publisher.stage()
         if error is None:
             events.run_finished(result or {})
@@ -203,19 +212,23 @@ class ComparisonExecutor:
         if task is not None:
             task.cancel()
 
-    async def _heartbeat(self, claim: Claim, publisher: StreamPublisher) -> None:
+    def _cancel_requested(self, comparison_id: str, reason: str) -> None:
+        if comparison_id not in self._reasons:  # the keeper sees it at every renewal
+            self.cancel(comparison_id, failure_from_request(reason).message)
+
+    async def _store_events(self, claim: Claim, publisher: StreamPublisher) -> None:
+        """Store new progress events every few seconds (the lease is the keeper's business)."""
         while True:
-            await asyncio.sleep(self.heartbeat_interval)
+            await asyncio.sleep(self.leases.interval)
+            if not publisher.unstored():
+                continue
             try:
-                reason = await save_progress(self.db, claim, publisher, {}, lease=self.lease)
+                await save_progress(self.db, claim, publisher, {})
             except ClaimLost:
                 self._lose(claim.id)
                 return
-            except Exception as exc:  # the database is away; the lease may lapse meanwhile
-                logger.warning("comparison %s: heartbeat failed (%s)", claim.id, exc)
-                continue
-            if reason:
-                self.cancel(claim.id, failure_from_request(reason).message)
+            except Exception as exc:  # the database is away: the next store takes them all
+                logger.warning("comparison %s: storing events failed (%s)", claim.id, exc)
 
     async def _play(
         self, claim: Claim, settings: dict[str, Any], events: RoundEvents

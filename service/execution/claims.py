@@ -1,11 +1,12 @@
 """Where a round (or comparison) is claimed, kept and given up: its row in the database.
 
 A worker owns a round while its claim holds: ``status='running'``, its ``worker_id``, a lease
-that its heartbeats push forward, and a ``fencing_token`` that grew by one when it claimed the
-round. Every write the owner makes (checkpoints, events, the outcome) is an ``UPDATE ... WHERE
-fencing_token = <its token>``; when the lease lapsed and another worker claimed the round, that
-matches nothing and the write is refused with :class:`ClaimLost` — a worker that lost its claim
-can no longer write, whatever it still believes. The same SQL runs on SQLite and PostgreSQL.
+that the worker's :class:`~.leases.LeaseKeeper` pushes forward, and a ``fencing_token`` that
+grew by one when it claimed the round. Every write the owner makes (checkpoints, events, the
+outcome) is an ``UPDATE ... WHERE fencing_token = <its token>``; when the lease lapsed and
+another worker claimed the round, that matches nothing and the write is refused with
+:class:`ClaimLost` — a worker that lost its claim can no longer write, whatever it still believes.
+The same SQL runs on SQLite and PostgreSQL.
 
     queued ──acquire──▶ running ──finish──▶ completed | failed
       ▲                  │  │
@@ -90,24 +91,6 @@ class Claims:
         attempt, token, checkpoint, cancel = row
         return Claim(job.kind, job.id, self.worker_id, attempt, token, checkpoint, cancel)
 
-    async def heartbeat(self, claim: Claim) -> str | None:
-        """Extend the lease; returns a pending cancel request's reason, if any. Raises
-        :class:`ClaimLost` when the claim is gone."""
-        table = claim.table
-        statement = (
-            update(table)
-            .where(
-                table.id == claim.id, table.fencing_token == claim.token, table.status == "running"
-            )
-            .values(lease_expires_at=self._expiry())
-            .returning(table.cancel_requested)
-        )
-        async with self.db.transaction() as session:
-            row = (await session.execute(statement)).first()
-        if row is None:
-            raise ClaimLost(f"{claim.stream}: the claim of attempt {claim.attempt} was lost")
-        return row[0]
-
     @staticmethod
     async def write(session: AsyncSession, claim: Claim, values: dict[str, Any]) -> str | None:
         """Update the claimed row inside ``session``'s transaction, only if the claim holds;
@@ -120,7 +103,7 @@ class Claims:
         )
         if values:
             statement = statement.values(**values)
-        else:  # a heartbeat that only checks the claim
+        else:  # a store of events only: it checks the claim
             statement = statement.values(fencing_token=table.fencing_token)
         row = (await session.execute(statement.returning(table.cancel_requested))).first()
         if row is None:

@@ -4,8 +4,9 @@ A worker hands :meth:`RoundExecutor.run` a claim. The executor rebuilds the roun
 database (its row, its checkpoint) and from its stream so far, opens the attempt's part of the
 stream — ``RUN_STARTED`` for a new round, the second run of a human round once its player
 answered, or ``CUSTOM resumed`` when an earlier attempt's worker was lost — and plays the
-pipeline from the step the checkpoint reached, inside the round's trace. While it plays, a
-heartbeat extends the claim, stores new events and picks up cancel requests.
+pipeline from the step the checkpoint reached, inside the round's trace. While it plays, the
+worker's :class:`~.leases.LeaseKeeper` extends the claim and picks up cancel requests, and the
+new events are stored every few seconds.
 
 Whatever happens the attempt ends one of four ways: the round finished (``RUN_FINISHED`` or
 ``RUN_ERROR``, stored before any client sees it), it waits for its player (stored as
@@ -37,6 +38,7 @@ from ..storage.tables import RoundRow, utcnow
 from ..tracing.router import TraceRouter
 from .attempt import Attempt, open_attempt, prepare_attempt
 from .claims import Claim, ClaimLost, Claims
+from .leases import LeaseKeeper
 from .ports import EventLog, Job, RoundQueue
 from .progress import hand_back, save_progress
 from .resume import checkpoint_of
@@ -68,7 +70,7 @@ class RoundExecutor:
         metrics: Metrics,
         round_timeout: float,
         answer_timeout: float,
-        lease_seconds: float,
+        leases: LeaseKeeper,
         secrets: Iterable[str] = (),
         on_outcome: Callable[[str, dict[str, Any] | None, str | None], None] | None = None,
         trace_processors: Sequence[TracingProcessor] = (),
@@ -84,8 +86,9 @@ class RoundExecutor:
         self.metrics = metrics
         self.round_timeout = round_timeout
         self.answer_timeout = answer_timeout
-        self.lease = timedelta(seconds=lease_seconds)
-        self.heartbeat_interval = max(0.2, lease_seconds / 4)
+        self.leases = leases
+        self.store_interval = leases.interval
+        """Seconds between stores of a running round's new events (between checkpoints)."""
         self.secrets = list(secrets)
         self.on_outcome = on_outcome
         self.trace_processors = list(trace_processors)
@@ -162,7 +165,17 @@ class RoundExecutor:
     async def _play(self, attempt: Attempt) -> None:
         ctx, claim, row = attempt.ctx, attempt.claim, attempt.row
         failure: errors.RoundFailure | None = None
-        heartbeat = asyncio.create_task(self._heartbeat(attempt), name=f"heartbeat {ctx.round_id}")
+        self.leases.hold(
+            claim,
+            on_lost=lambda: self._lose(attempt),
+            on_cancel=lambda reason: self.cancel(attempt.round_id, reason),
+        )
+        storing = asyncio.create_task(self._store_events(attempt), name=f"store {ctx.round_id}")
+
+        def stop_keeping() -> None:  # before the attempt's last write: see LeaseKeeper.release
+            storing.cancel()
+            self.leases.release(claim)
+
         if claim.attempt == 1 and not attempt.publisher.records:
             self.metrics.round_started(ctx.pipeline)
         try:
@@ -198,11 +211,11 @@ class RoundExecutor:
                     pipeline = await self.pipelines.get(ctx.pipeline, ctx.model, row.model_settings)
                     await pipeline.run(ctx)
         except AwaitingPlayer:
-            heartbeat.cancel()
+            stop_keeping()
             await self._await_player(attempt)
             return
         except asyncio.CancelledError as exc:
-            heartbeat.cancel()
+            stop_keeping()
             if attempt.ending == "hand_back":
                 await self._hand_back(attempt)
                 return
@@ -222,7 +235,7 @@ class RoundExecutor:
             if failure.code == errors.INTERNAL_ERROR:
                 logger.exception("round %s failed unexpectedly", ctx.round_id)
         finally:
-            heartbeat.cancel()
+            stop_keeping()
         await self._finish(attempt, failure)
 
     async def _draw_question_ahead(self, ctx: RoundContext) -> None:
@@ -239,21 +252,20 @@ class RoundExecutor:
         ctx.question_provider = lambda: drawn
 
     # While it plays ---------------------------------------------------------------------------
-    async def _heartbeat(self, attempt: Attempt) -> None:
+    async def _store_events(self, attempt: Attempt) -> None:
+        """Store the events published since the last store, every ``store_interval`` s: what a
+        reader replays from if the event log lost them (the lease is the keeper's business)."""
         while True:
-            await asyncio.sleep(self.heartbeat_interval)
+            await asyncio.sleep(self.store_interval)
+            if not attempt.publisher.unstored():
+                continue
             try:
-                reason = await save_progress(
-                    self.db, attempt.claim, attempt.publisher, {}, lease=self.lease
-                )
+                await save_progress(self.db, attempt.claim, attempt.publisher, {})
             except ClaimLost:
                 self._lose(attempt)
                 return
-            except Exception as exc:  # the database is away; the lease may lapse meanwhile
-                logger.warning("round %s: heartbeat failed (%s)", attempt.round_id, exc)
-                continue
-            if reason and attempt.cancel_reason is None:
-                self.cancel(attempt.round_id, reason)
+            except Exception as exc:  # the database is away: the next store takes them all
+                logger.warning("round %s: storing events failed (%s)", attempt.round_id, exc)
 
     def _checkpoint_soon(self, attempt: Attempt) -> None:
         """A step was completed (question set, answer given): store it, in order, off the path."""
@@ -311,7 +323,7 @@ class RoundExecutor:
             return
         except Exception:
             logger.exception("could not store round %s; marking it failed", ctx.round_id)
-            await self._store_as_failed(attempt)
+            failure = await self._store_as_failed(attempt)
         self.metrics.round_finished(ctx, failure)
         if failure is not None:
             logger.warning(
@@ -369,17 +381,39 @@ class RoundExecutor:
             async with asyncio.timeout(FLUSH_TIMEOUT):
                 await attempt.publisher.flushed()
 
-    async def _store_as_failed(self, attempt: Attempt) -> None:
-        """The round's full record could not be written: at least never leave it running."""
+    async def _store_as_failed(self, attempt: Attempt) -> errors.RoundFailure:
+        """The round's full record could not be written: store it as failed, and end its stream
+        with ``RUN_ERROR storage_error`` instead of the outcome that was not stored, so a client
+        watching live and one replaying later see the same end. At least never leave it
+        running: if even the events cannot be stored, the row is marked failed on its own."""
+        failure = errors.RoundFailure(
+            errors.STORAGE_ERROR,
+            "The round's result could not be stored.",
+            role=attempt.ctx.events.current_step,
+        )
+        attempt.publisher.unstage_end()
+        attempt.ctx.events.run_error(failure.code, failure.message)
         fields = {
             "status": "failed",
-            "error_code": errors.STORAGE_ERROR,
+            "error_code": failure.code,
             "worker_id": None,
-            "error_message": "The round's result could not be stored.",
+            "lease_expires_at": None,
+            "error_message": failure.message,
             "finished_at": utcnow(),
         }
+        try:
+            await retrying(
+                lambda: save_progress(self.db, attempt.claim, attempt.publisher, fields),
+                within=10.0,
+            )
+            return failure
+        except ClaimLost:
+            return failure
+        except Exception:
+            logger.exception("could not store round %s's events either", attempt.round_id)
         try:
             async with self.db.transaction() as session:
                 await Claims.write(session, attempt.claim, fields)
         except Exception:
             logger.exception("could not mark round %s failed either", attempt.round_id)
+        return failure

@@ -2,14 +2,13 @@
 
 One transaction updates the claimed row and stores the stream's events the database does not
 have yet, so a checkpoint never lands without the events that led to it (and a stale worker's
-write lands not at all: :class:`~.claims.ClaimLost`). Heartbeats use the same path, so the
-events of a running round reach the database every heartbeat even with no checkpoint in sight —
-which is what a reader replays from when the event log lost them.
+write lands not at all: :class:`~.claims.ClaimLost`). A running round also stores its new events
+this way every few seconds with no checkpoint in sight — which is what a reader replays from
+when the event log lost them. (Leases are renewed apart, by :class:`~.leases.LeaseKeeper`.)
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from ..storage.db import Database
@@ -25,18 +24,14 @@ async def save_progress(
     claim: Claim,
     publisher: StreamPublisher,
     fields: dict[str, Any],
-    *,
-    lease: timedelta | None = None,
 ) -> str | None:
-    """Write ``fields`` to the claimed row and the unstored events, in one fenced transaction
-    (``lease`` also extends the claim: a heartbeat). Returns the row's pending cancel request."""
+    """Write ``fields`` to the claimed row and the unstored events, in one fenced transaction.
+    Returns the row's pending cancel request."""
     async with publisher.storing:  # one writer at a time, or both would insert the same events
         unstored = publisher.unstored()
         values = dict(fields)
         if unstored:
             values["events_stored"] = unstored[-1].id
-        if lease is not None:
-            values["lease_expires_at"] = utcnow() + lease
         async with database.transaction() as session:
             cancel_requested = await Claims.write(session, claim, values)
             await insert_events(session, claim.stream, unstored)

@@ -97,6 +97,12 @@ class StreamPublisher:
     def staged(self) -> list[EventRecord]:
         return list(self._staged or [])
 
+    def unstage_end(self) -> None:
+        """Take back a staged ``RUN_FINISHED``/``RUN_ERROR`` (the outcome it announces could not
+        be stored: the run must end otherwise). The events staged before it stay."""
+        if self._staged and self._staged[-1].type in ("RUN_FINISHED", "RUN_ERROR"):
+            self._staged.pop()
+
     def commit(self) -> None:
         staged, self._staged = self._staged or [], None
         self.records.extend(staged)

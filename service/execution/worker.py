@@ -3,7 +3,8 @@
 A worker consumes jobs ``concurrency`` at a time. For each it claims the row (a job for a
 round that is not queued any more is a duplicate and is dropped), then lets the executor run
 the attempt. It also listens for cancel requests (the executor cancels the round if it is one
-of this worker's) and runs the sweeper.
+of this worker's), keeps its claims' leases (:class:`~.leases.LeaseKeeper`) and runs the
+sweeper.
 
 Stopping is a drain: the worker takes no new job, gives the rounds it runs ``grace`` seconds to
 finish, and hands the rest back to the queue — another worker resumes them from their
@@ -21,6 +22,7 @@ import uuid
 from typing import Protocol
 
 from .claims import Claim, Claims
+from .leases import LeaseKeeper
 from .ports import Job, RoundQueue, Signals
 from .sweeper import Sweeper
 
@@ -60,6 +62,7 @@ class Worker:
         *,
         queue: RoundQueue,
         claims: Claims,
+        leases: LeaseKeeper,
         runners: dict[str, Runnable],
         signals: Signals,
         sweeper: Sweeper,
@@ -67,6 +70,7 @@ class Worker:
     ) -> None:
         self.queue = queue
         self.claims = claims
+        self.leases = leases
         self.runners = runners
         self.signals = signals
         self.sweeper = sweeper
@@ -89,6 +93,7 @@ class Worker:
         self._tasks = [
             asyncio.create_task(self.signals.listen(self._on_cancel), name="worker cancels"),
             asyncio.create_task(self.sweeper.run(), name="worker sweeper"),
+            asyncio.create_task(self.leases.run(), name="worker leases"),
         ]
         logger.info("worker %s taking jobs, %d at a time", self.worker_id, self.concurrency)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ag_ui.core import CustomEvent
@@ -16,6 +16,7 @@ from quizrelay.backends.memory import MemoryEventLog, MemoryQueue
 from quizrelay.backends.redis_events import RedisEventLog, StreamHub
 from quizrelay.backends.saq_queue import SaqQueue
 from quizrelay.execution.claims import ClaimLost, Claims
+from quizrelay.execution.leases import LeaseKeeper
 from quizrelay.execution.ports import EventLog, Job, RoundQueue, StaleWriter
 from quizrelay.execution.progress import save_progress
 from quizrelay.execution.publisher import StreamPublisher
@@ -86,6 +87,37 @@ async def test_tail_replays_then_follows_live(event_log: EventLog) -> None:
     assert seen == [2, 3, 4, 5, 6]
 
 
+async def test_a_tail_that_starts_before_its_stream_gets_the_first_event_at_once(
+    event_log: EventLog,
+) -> None:
+    """A client follows its round as soon as it is queued, before a worker wrote anything: its
+    tail must wait for the stream, not end (the follower would poll, and hold the start back)."""
+    first = asyncio.get_running_loop().create_future()
+
+    async def read() -> None:
+        async for batch in event_log.tail("round:early", 0):
+            first.set_result((batch[0].id, asyncio.get_running_loop().time()))
+            return
+
+    reader = asyncio.create_task(read())
+    await asyncio.sleep(0.2)
+    assert not reader.done()
+    await event_log.claim_stream("round:early", 1)
+    written = asyncio.get_running_loop().time()
+    await event_log.append("round:early", records(1, 1), token=1)
+    event_id, seen = await asyncio.wait_for(first, 5)
+    assert event_id == 1 and seen - written < 0.1
+
+
+async def test_a_tail_of_a_retired_stream_in_memory_ends() -> None:
+    log = MemoryEventLog()
+    await log.claim_stream("round:done", 1)
+    await log.append("round:done", records(1, 2), token=1)
+    await log.retire("round:done")
+    batches = [batch async for batch in log.tail("round:done", 0)]  # the database has it now
+    assert batches == []
+
+
 @pytest.fixture(params=["memory", "saq"])
 async def queue(request: pytest.FixtureRequest, prefix: str) -> AsyncIterator[RoundQueue]:
     if request.param == "memory":
@@ -147,9 +179,70 @@ async def test_claims_fence_a_stale_worker_on_postgres(pg_url: str) -> None:
     second = await Claims(database, worker_id="w2", lease_seconds=30).acquire(queued[0])
     assert second is not None and (second.attempt, second.token) == (2, 2)
     with pytest.raises(ClaimLost):
-        await first.heartbeat(claim)
+        await save_progress(
+            database, claim, StreamPublisher(MemoryEventLog(), claim.stream, token=claim.token), {}
+        )
+    lost: list[str] = []
+    keeper = LeaseKeeper(database, worker_id="w1", lease_seconds=30, interval=1)
+    keeper.hold(claim, on_lost=lambda: lost.append("lost"), on_cancel=lost.append)
+    await keeper.renew()
+    assert lost == ["lost"]
     row = await store.get("r_pg")
     assert row is not None and row.worker_id == "w2" and row.status == "running"
+    await database.close()
+
+
+def _new(round_id: str) -> NewRound:
+    return NewRound(
+        id=round_id, game_id="g", pipeline="chat", mode="ai", model="m", category="c",
+        difficulty="easy", seed=1, question_source="dataset", trace_id="t",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+async def test_one_renewal_keeps_every_claim_of_a_worker_and_reports_lost_and_cancelled(
+    engine: str, pg_url: str, tmp_path: Path
+) -> None:
+    url = pg_url if engine == "postgres" else f"sqlite:///{tmp_path / 'q.db'}"
+    database = Database(url)
+    await database.migrate()
+    store = RoundStore(database)
+    for round_id in ("r_kept", "r_taken", "r_cncl", "r_other"):
+        await store.create_round(_new(round_id))
+    mine = Claims(database, worker_id="w1", lease_seconds=1)
+    claims = {rid: await mine.acquire(Job("round", rid)) for rid in ("r_kept", "r_taken", "r_cncl")}
+    other = await Claims(database, worker_id="w2", lease_seconds=1).acquire(Job("round", "r_other"))
+    assert other is not None and all(claims.values())
+    # r_taken goes to another attempt (as after a sweep); r_cancelled gets a cancel request.
+    async with database.transaction() as session:
+        await Claims.write(session, claims["r_taken"], {"status": "queued"})  # type: ignore[arg-type]
+    assert await Claims(database, worker_id="w2", lease_seconds=1).acquire(Job("round", "r_taken"))
+    await store.request_cancel("r_cncl", "the player left")
+
+    async def leases() -> dict[str, Any]:
+        rows = [await store.get(rid) for rid in (*claims, "r_other")]
+        return {row.id: row.lease_expires_at for row in rows if row is not None}
+
+    before = await leases()
+    events: list[tuple[str, str]] = []
+    keeper = LeaseKeeper(database, worker_id="w1", lease_seconds=600, interval=1)
+    for rid, claim in claims.items():
+        assert claim is not None
+        keeper.hold(
+            claim,
+            on_lost=lambda rid=rid: events.append((rid, "lost")),  # type: ignore[misc]
+            on_cancel=lambda reason, rid=rid: events.append((rid, reason)),  # type: ignore[misc]
+        )
+    await keeper.renew()
+    assert sorted(events) == [("r_cncl", "cancelled: the player left"), ("r_taken", "lost")]
+    assert keeper.held() == 2  # the lost one is let go; the cancelled one ends by itself
+    after = await leases()
+    assert after["r_kept"] > before["r_kept"] and after["r_cncl"] > before["r_cncl"]
+    assert after["r_taken"] == before["r_taken"] and after["r_other"] == before["r_other"]
+    # A released claim is not renewed any more.
+    keeper.release(claims["r_kept"])  # type: ignore[arg-type]
+    await keeper.renew()
+    assert (await leases())["r_kept"] == after["r_kept"]
     await database.close()
 
 
@@ -174,7 +267,7 @@ async def test_a_heartbeat_and_a_checkpoint_at_once_store_each_event_once(
     for n in range(20):
         publisher.publish(CustomEvent(name="n", value=n))
     await asyncio.gather(
-        *(save_progress(database, claim, publisher, {}, lease=timedelta(seconds=30))
+        *(save_progress(database, claim, publisher, {})
           for _ in range(3)),
         save_progress(database, claim, publisher, {"checkpoint": {"step": "Answerer"}}),
     )  # fmt: skip

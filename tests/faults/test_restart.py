@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from quizrelay.backends.memory import MemoryEventLog
 from quizrelay.execution.claims import Claim, ClaimLost, Claims
+from quizrelay.execution.leases import LeaseKeeper
 from quizrelay.execution.ports import Job
 from quizrelay.execution.progress import save_progress
 from quizrelay.execution.publisher import StreamPublisher
@@ -128,7 +129,7 @@ def test_a_claimed_rounds_writes_are_all_or_nothing(tmp_path: Path) -> None:
 def test_a_worker_that_lost_its_claim_cannot_write(tmp_path: Path) -> None:
     async def scenario() -> None:
         database = Database(f"sqlite:///{tmp_path / 'fence.db'}")
-        store, claims, stale = await _claimed(database, "round_f")
+        store, _, stale = await _claimed(database, "round_f")
         # The lease lapses and another worker claims the round (as the sweeper would queue it).
         async with database.transaction() as session:
             await Claims.write(session, stale, {"status": "queued"})
@@ -140,8 +141,16 @@ def test_a_worker_that_lost_its_claim_cannot_write(tmp_path: Path) -> None:
         publisher.records.append(EventRecord(1, "RUN_STARTED", "{}"))
         with pytest.raises(ClaimLost):
             await save_progress(database, stale, publisher, {"status": "completed"})
-        with pytest.raises(ClaimLost):
-            await claims.heartbeat(stale)
+        # Its lease keeper learns the claim is gone, and renews nothing of w2's.
+        lost: list[str] = []
+        keeper = LeaseKeeper(database, worker_id="w1", lease_seconds=600, interval=1)
+        keeper.hold(stale, on_lost=lambda: lost.append("lost"), on_cancel=lost.append)
+        before = await store.get("round_f")
+        await keeper.renew()
+        assert lost == ["lost"] and keeper.held() == 0
+        after = await store.get("round_f")
+        assert before is not None and after is not None
+        assert after.lease_expires_at == before.lease_expires_at
         row = await store.get("round_f")
         assert row is not None and row.status == "running" and row.worker_id == "w2"
         assert await stored_events(database, "round:round_f", 0) == []
