@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 class _Hold:
     claim: Claim
     on_lost: Callable[[], None]
-    on_cancel: Callable[[str], None]
+    on_cancel: Callable[[str], object]
 
 
 class LeaseKeeper:
@@ -48,7 +48,7 @@ class LeaseKeeper:
         self._holds: dict[tuple[JobKind, str], _Hold] = {}
 
     def hold(
-        self, claim: Claim, *, on_lost: Callable[[], None], on_cancel: Callable[[str], None]
+        self, claim: Claim, *, on_lost: Callable[[], None], on_cancel: Callable[[str], object]
     ) -> None:
         """Keep ``claim`` alive until :meth:`release`: ``on_lost`` is called (once) if another
         attempt took the row, ``on_cancel`` with the reason of a cancel request found on it."""
