@@ -30,7 +30,7 @@ from ..rounds.planning import Planner
 from ..storage.comparisons import ComparisonStore
 from ..storage.db import Database, retrying
 from ..storage.rounds import RoundStore
-from ..storage.tables import RoundRow, utcnow
+from ..storage.tables import ComparisonRow, RoundRow, utcnow
 from ..storage.traces import TraceStore
 from ..vocabulary import CANCELLED, FINISHED, INTERNAL_ERROR
 from .summary import summarize
@@ -111,11 +111,13 @@ class ComparisonExecutor:
         await asyncio.shield(task)
 
     async def _run(self, claim: Claim) -> None:
-        row = await self.store.get(claim.id)
+        row = (
+            claim.row if isinstance(claim.row, ComparisonRow) else await self.store.get(claim.id)
+        )
         if row is None:
             return
         settings = row.settings
-        history = await stream_history(self.db, self.log, claim)
+        history = await stream_history(self.db, self.log, claim, stored=row.events_stored)
         publisher = StreamPublisher(
             self.log,
             claim.stream,

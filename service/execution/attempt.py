@@ -54,7 +54,7 @@ async def prepare_attempt(
 ) -> Attempt:
     """The attempt of ``claim``: its stream so far, its context restored from the checkpoint.
     ``on_lost`` is called when a write finds that the claim now belongs to another worker."""
-    history = await stream_history(database, log, claim)
+    history = await stream_history(database, log, claim, stored=row.events_stored)
     holder: list[Attempt] = []
 
     def lost() -> None:

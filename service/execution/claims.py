@@ -16,7 +16,7 @@ The same SQL runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,6 +49,9 @@ class Claim:
     checkpoint: dict[str, Any] | None
     """What earlier attempts completed (None: nothing yet)."""
     cancel_requested: str | None
+    row: RoundRow | ComparisonRow | None = field(default=None, compare=False, repr=False)
+    """The claimed row as the claim left it (returned by the claim's own ``UPDATE``: the
+    attempt needs no second read)."""
 
     @property
     def stream(self) -> str:
@@ -82,14 +85,17 @@ class Claims:
                 attempt=table.attempt + 1,
                 fencing_token=table.fencing_token + 1,
             )
-            .returning(table.attempt, table.fencing_token, table.checkpoint, table.cancel_requested)
+            .returning(table)
+            .execution_options(synchronize_session=False)
         )
         async with self.db.transaction() as session:
-            row = (await session.execute(statement)).first()
+            row = (await session.execute(statement)).scalars().first()
         if row is None:
             return None
-        attempt, token, checkpoint, cancel = row
-        return Claim(job.kind, job.id, self.worker_id, attempt, token, checkpoint, cancel)
+        return Claim(
+            job.kind, job.id, self.worker_id, row.attempt, row.fencing_token, row.checkpoint,
+            row.cancel_requested, row,
+        )  # fmt: skip
 
     @staticmethod
     async def write(session: AsyncSession, claim: Claim, values: dict[str, Any]) -> str | None:

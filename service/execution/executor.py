@@ -109,7 +109,7 @@ class RoundExecutor:
         """Run the claimed attempt to its end. The attempt is a task of its own: whoever awaits
         this (a queue's job, a comparison) being cancelled does not cancel the round — only a
         cancel request (:meth:`cancel`), a hand-back or a lost claim ends it early."""
-        row = await self.rounds.get(claim.id)
+        row = claim.row if isinstance(claim.row, RoundRow) else await self.rounds.get(claim.id)
         if row is None:
             return
         attempt = await self._prepare(claim, row)

@@ -56,14 +56,17 @@ async def hand_back(database: Database, claim: Claim) -> bool:
     return True
 
 
-async def stream_history(database: Database, log: EventLog, claim: Claim) -> list[EventRecord]:
+async def stream_history(
+    database: Database, log: EventLog, claim: Claim, *, stored: int | None = None
+) -> list[EventRecord]:
     """Every event the stream has so far, for an attempt that continues it: claims the stream in
     the event log (fencing out the previous writer) and fills in from the database what the log
-    no longer holds (it expired, or Redis restarted)."""
+    no longer holds (it expired, or Redis restarted). ``stored`` is how many events the row says
+    the database has, when the caller knows (None: look)."""
     in_log = await log.claim_stream(claim.stream, claim.token)
     first_in_log = in_log[0].id if in_log else None
-    if first_in_log == 1:
-        return in_log
+    if first_in_log == 1 or (stored == 0 and not in_log):
+        return in_log  # all in the log, or a new stream: nothing to read from the database
     upto = (first_in_log - 1) if first_in_log is not None else None
     from_db = [
         record
