@@ -111,9 +111,7 @@ class ComparisonExecutor:
         await asyncio.shield(task)
 
     async def _run(self, claim: Claim) -> None:
-        row = (
-            claim.row if isinstance(claim.row, ComparisonRow) else await self.store.get(claim.id)
-        )
+        row = claim.row if isinstance(claim.row, ComparisonRow) else await self.store.get(claim.id)
         if row is None:
             return
         settings = row.settings

@@ -89,7 +89,9 @@ class Claims:
             .execution_options(synchronize_session=False)
         )
         async with self.db.transaction() as session:
-            row = (await session.execute(statement)).scalars().first()
+            row: RoundRow | ComparisonRow | None = (
+                (await session.execute(statement)).scalars().first()  # type: ignore[assignment]
+            )
         if row is None:
             return None
         return Claim(
