@@ -73,10 +73,11 @@ async def plan_round(
 
 
 def stream(
-    state: ServiceState, round_id: str, after: int, *, stop: StopRule = "run"
+    state: ServiceState, round_id: str, after: int, *, stop: StopRule = "run", new: bool = False
 ) -> StreamingResponse:
     return event_stream_response(
-        state.rounds.events(round_id, after, stop=stop), heartbeat=state.settings.sse_heartbeat
+        state.rounds.events(round_id, after, stop=stop, new=new),
+        heartbeat=state.settings.sse_heartbeat,
     )
 
 
@@ -87,7 +88,7 @@ async def start_round(body: RoundRequest, state: StateDep, player: PlayerDep) ->
     """Play a round and stream it as Server-Sent Events (AG-UI events, each with an ``id:``)."""
     plan = await plan_round(state, body.model_dump(), player)
     started = await state.rounds.start(plan)
-    return stream(state, started.id, 0)
+    return stream(state, started.id, 0, new=True)
 
 
 async def visible_round(state: ServiceState, round_id: str, player: str | None) -> RoundRow:

@@ -77,7 +77,12 @@ async def follow(
     stop: StopRule,
     progress: Progress,
     poll: float = 5.0,
+    new: bool = False,
 ) -> AsyncIterator[EventBatch]:
+    """The batches of ``stream`` after ``after``, cut by ``stop``. ``new``: the round was queued
+    by the caller a moment ago, so nothing can be stored yet and the catch-up is skipped — the
+    live tail from ``after`` has everything (two database reads fewer before a round's first
+    event, on the path every new round takes)."""
     catcher = _Catcher(database, stream, after)
 
     async def send(records: list[EventRecord]) -> tuple[EventBatch, bool]:
@@ -87,19 +92,19 @@ async def follow(
             catcher.position = batch[-1].id
         return batch, done
 
-    # Catch up: what the log holds, after what only the database still has.
-    records = await log.read(stream, after)
-    if not records or records[0].id > after + 1:
-        stored = await stored_events(database, stream, after)
-        records = [r for r in stored if not records or r.id < records[0].id] + records
-    batch, done = await send(records)
-    if batch:
-        yield batch
-    if done:
-        return
-    finished, stored_count = await progress()
-    if finished and stored_count <= catcher.position:
-        return
+    if not new:  # catch up: what the log holds, after what only the database still has
+        records = await log.read(stream, after)
+        if not records or records[0].id > after + 1:
+            stored = await stored_events(database, stream, after)
+            records = [r for r in stored if not records or r.id < records[0].id] + records
+        batch, done = await send(records)
+        if batch:
+            yield batch
+        if done:
+            return
+        finished, stored_count = await progress()
+        if finished and stored_count <= catcher.position:
+            return
 
     inbox: asyncio.Queue[object] = asyncio.Queue()
 

@@ -101,10 +101,11 @@ class RoundService:
         return await self.rounds.get(round_id)
 
     async def events(
-        self, round_id: str, after: int, *, stop: StopRule
+        self, round_id: str, after: int, *, stop: StopRule, new: bool = False
     ) -> AsyncIterator[EventBatch]:
         """The round's events after ``after``, while the client listens (it counts as a
-        watcher; see :meth:`_left` for what happens when the last one leaves)."""
+        watcher; see :meth:`_left` for what happens when the last one leaves). ``new``: the
+        round was queued just now, by this request (see :func:`follow`)."""
         stream = round_stream(round_id)
 
         async def progress() -> tuple[bool, int]:
@@ -114,7 +115,14 @@ class RoundService:
         self.metrics.sse_clients.inc()
         try:
             async for batch in follow(
-                self.log, self.db, stream, after, stop=stop, progress=progress, poll=self.poll
+                self.log,
+                self.db,
+                stream,
+                after,
+                stop=stop,
+                progress=progress,
+                poll=self.poll,
+                new=new,
             ):
                 yield batch
         finally:
