@@ -104,8 +104,9 @@ class Settings(BaseSettings):
     """Rounds one worker plays at once (``quizrelay worker --concurrency`` overrides it)."""
 
     lease_seconds: float = Field(default=10.0, ge=1.0, le=600.0)
-    """How long a worker's claim on a round lasts without a heartbeat (it beats every quarter of
-    it): a worker that died is noticed within this, plus a sweep (a quarter of it)."""
+    """How long a worker's claim on a round lasts without a renewal (each worker renews all of its
+    claims every quarter of it): a worker that died is noticed within this, plus a sweep (a
+    quarter of it)."""
 
     max_attempts: int = Field(default=3, ge=1, le=20)
     """Attempts of a round whose worker keeps getting lost, before it fails with worker_lost."""

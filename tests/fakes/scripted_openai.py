@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import signal
 import socket
 import threading
 import time
@@ -399,6 +400,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token-interval", type=float, default=0.02)
     args = parser.parse_args(argv)
     responder = paced_auto_responder(args.first_token_delay, args.token_interval)
+    # Ctrl-C stops it even when started from a shell's background job, which ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with ScriptedOpenAIServer(args.model, port=args.port, responder=responder) as server:
         print(f"ScriptedOpenAIServer serving {server.base_url}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):

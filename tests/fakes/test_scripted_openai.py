@@ -405,4 +405,9 @@ def test_module_runs_standalone_with_paced_auto_responder() -> None:
             assert response.json()["choices"][0]["message"]["content"] == PACED_ANSWER
         finally:
             process.send_signal(signal.SIGINT)  # the clean Ctrl-C path must exit 0
-            assert process.wait(timeout=10) == 0
+            try:
+                code = process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()  # never leave the suite waiting on it
+                raise
+            assert code == 0
