@@ -14,9 +14,21 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 # llama-cpp-python is a source distribution: pip compiles llama.cpp (a few minutes, once;
-# pip caches the wheel). The multimodal library, tests and examples are not needed.
-export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}"
+# pip caches the wheel). The multimodal library, tests and examples are not needed. GGML_NATIVE
+# is off so the wheel is portable (AVX2/FMA, the llama.cpp default without -march=native): a
+# native build on a VM whose CPU reports AMX crashed at the first token, and pip's cache carries
+# a wheel to other machines.
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}"
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}"
 
 .venv/bin/python -m pip install --quiet --upgrade "pip==26.3"
 .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[embedded,test]"
+
+# The installed llama.cpp must run on this CPU (see scripts/check_llama.py); if it does not (a
+# wheel from the cache, built elsewhere or natively), drop the cached wheel and build it here.
+if ! .venv/bin/python scripts/check_llama.py >/dev/null 2>&1; then
+    echo "bootstrap: llama.cpp does not run on this machine; rebuilding llama-cpp-python" >&2
+    .venv/bin/python -m pip cache remove 'llama_cpp_python*' >/dev/null 2>&1 || true
+    .venv/bin/python -m pip install --quiet --force-reinstall --no-deps -c constraints.txt llama-cpp-python
+    .venv/bin/python scripts/check_llama.py
+fi
