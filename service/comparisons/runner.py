@@ -106,6 +106,7 @@ class ComparisonExecutor:
 
     async def run(self, claim: Claim) -> None:
         task = asyncio.create_task(self._run(claim), name=f"comparison {claim.id}")
+        task.add_done_callback(lambda _: self.leases.release(claim))
         self.live[claim.id] = task
         task.add_done_callback(lambda _: self.live.pop(claim.id, None))
         await asyncio.shield(task)
@@ -134,9 +135,9 @@ class ComparisonExecutor:
         )
         storing = asyncio.create_task(self._store_events(claim, publisher))
 
-        def stop_keeping() -> None:  # before the attempt's last write: see LeaseKeeper.release
+        def stop_keeping() -> None:  # the attempt ends: see LeaseKeeper.ending
             storing.cancel()
-            self.leases.release(claim)
+            self.leases.ending(claim)
 
         status, result, error = "completed", None, None
         try:

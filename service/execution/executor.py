@@ -37,7 +37,8 @@ from ..storage.rounds import RoundStore
 from ..storage.tables import RoundRow, utcnow
 from ..tracing.router import TraceRouter
 from .attempt import Attempt, open_attempt, prepare_attempt
-from .claims import Claim, ClaimLost, Claims
+from .claims import Claim, ClaimLost
+from .fallbacks import give_back_unstarted, store_as_failed
 from .leases import LeaseKeeper
 from .ports import EventLog, Job, RoundQueue
 from .progress import hand_back, save_progress
@@ -112,7 +113,11 @@ class RoundExecutor:
         row = claim.row if isinstance(claim.row, RoundRow) else await self.rounds.get(claim.id)
         if row is None:
             return
-        attempt = await self._prepare(claim, row)
+        try:
+            attempt = await self._prepare(claim, row)
+        except Exception as exc:  # Redis or the database failed us before the round began
+            await give_back_unstarted(self.db, self.queue, claim, exc)
+            return
         self.live[claim.id] = attempt
         self._idle.clear()
         self.metrics.rounds_running.inc()
@@ -123,6 +128,7 @@ class RoundExecutor:
         try:
             await self._play(attempt)
         finally:
+            self.leases.release(attempt.claim)
             self.metrics.rounds_running.dec()
             self.live.pop(attempt.round_id, None)
             if not self.live:
@@ -172,9 +178,9 @@ class RoundExecutor:
         )
         storing = asyncio.create_task(self._store_events(attempt), name=f"store {ctx.round_id}")
 
-        def stop_keeping() -> None:  # before the attempt's last write: see LeaseKeeper.release
+        def stop_keeping() -> None:  # the attempt ends: see LeaseKeeper.ending
             storing.cancel()
-            self.leases.release(claim)
+            self.leases.ending(claim)
 
         if claim.attempt == 1 and not attempt.publisher.records:
             self.metrics.round_started(ctx.pipeline)
@@ -323,7 +329,7 @@ class RoundExecutor:
             return
         except Exception:
             logger.exception("could not store round %s; marking it failed", ctx.round_id)
-            failure = await self._store_as_failed(attempt)
+            failure = await store_as_failed(self.db, attempt)
         self.metrics.round_finished(ctx, failure)
         if failure is not None:
             logger.warning(
@@ -380,40 +386,3 @@ class RoundExecutor:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(FLUSH_TIMEOUT):
                 await attempt.publisher.flushed()
-
-    async def _store_as_failed(self, attempt: Attempt) -> errors.RoundFailure:
-        """The round's full record could not be written: store it as failed, and end its stream
-        with ``RUN_ERROR storage_error`` instead of the outcome that was not stored, so a client
-        watching live and one replaying later see the same end. At least never leave it
-        running: if even the events cannot be stored, the row is marked failed on its own."""
-        failure = errors.RoundFailure(
-            errors.STORAGE_ERROR,
-            "The round's result could not be stored.",
-            role=attempt.ctx.events.current_step,
-        )
-        attempt.publisher.unstage_end()
-        attempt.ctx.events.run_error(failure.code, failure.message)
-        fields = {
-            "status": "failed",
-            "error_code": failure.code,
-            "worker_id": None,
-            "lease_expires_at": None,
-            "error_message": failure.message,
-            "finished_at": utcnow(),
-        }
-        try:
-            await retrying(
-                lambda: save_progress(self.db, attempt.claim, attempt.publisher, fields),
-                within=10.0,
-            )
-            return failure
-        except ClaimLost:
-            return failure
-        except Exception:
-            logger.exception("could not store round %s's events either", attempt.round_id)
-        try:
-            async with self.db.transaction() as session:
-                await Claims.write(session, attempt.claim, fields)
-        except Exception:
-            logger.exception("could not mark round %s failed either", attempt.round_id)
-        return failure

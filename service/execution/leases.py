@@ -30,10 +30,14 @@ from .ports import JobKind
 logger = logging.getLogger(__name__)
 
 
+def _nothing(*_: object) -> None:
+    return None
+
+
 @dataclass
 class _Hold:
     claim: Claim
-    on_lost: Callable[[], None]
+    on_lost: Callable[[], object]
     on_cancel: Callable[[str], object]
 
 
@@ -54,9 +58,19 @@ class LeaseKeeper:
         attempt took the row, ``on_cancel`` with the reason of a cancel request found on it."""
         self._holds[(claim.kind, claim.id)] = _Hold(claim, on_lost, on_cancel)
 
+    def ending(self, claim: Claim) -> None:
+        """The attempt is ending: keep renewing ``claim`` until :meth:`release`, but tell its
+        holder nothing more — the row leaving ``running`` is now the attempt's own doing (its
+        final write), not a lost claim. Renewals must go on: an ending waits for the trace writer
+        and the final store, which on an overloaded worker took longer than the rest of the
+        lease, and the sweeper then handed finished rounds to another attempt."""
+        hold = self._holds.get((claim.kind, claim.id))
+        if hold is not None and hold.claim.token == claim.token:
+            hold.on_lost = _nothing
+            hold.on_cancel = _nothing
+
     def release(self, claim: Claim) -> None:
-        """Stop renewing ``claim`` (call it before the write that ends the attempt: a renewal
-        that saw the finished row would take it for lost)."""
+        """Stop renewing ``claim`` (the attempt has ended)."""
         hold = self._holds.get((claim.kind, claim.id))
         if hold is not None and hold.claim.token == claim.token:
             del self._holds[(claim.kind, claim.id)]
@@ -65,10 +79,19 @@ class LeaseKeeper:
         return len(self._holds)
 
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
+            due = loop.time() + self.interval
             await asyncio.sleep(self.interval)
+            started = loop.time()
             try:
                 await self.renew()
+                took = loop.time() - started
+                if started - due + took > self.interval:  # a quarter lease late: say why
+                    logger.warning(
+                        "worker %s: lease renewal late: woke %.1f s late, took %.1f s (%d held)",
+                        self.worker_id, started - due, took, len(self._holds),
+                    )  # fmt: skip
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database is away: the leases may lapse meanwhile

@@ -4,6 +4,7 @@ with that failure — live and replayed alike — never with an outcome that was
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import pytest
 
@@ -49,3 +50,32 @@ def test_an_outcome_that_cannot_be_stored_ends_the_round_as_failed(
     assert stored["error"]["code"] == "storage_error"
     replay = stream_round(http, f"{base_url}/api/rounds/{round_id}/events", method="GET")
     assert [event.data for event in replay] == [event.data for event in live]
+
+
+def test_an_attempt_that_cannot_start_is_handed_back_and_played_at_once(
+    make_settings, serve, http, model_server
+):
+    """The event log fails as a worker begins the round (seen: a Redis pool exhausted under
+    overload). The round goes straight back to the queue and is played by the next attempt —
+    not left with a lease nobody renews until the sweeper notices (here: 10 minutes)."""
+    settings = make_settings(
+        llm_base_url=model_server.base_url, model_profile="llama-cpp", lease_seconds=600
+    )
+    base_url, app = serve(settings)
+    log = app.state.service.backends.log
+    real_claim_stream, failures = log.claim_stream, []
+
+    async def claim_stream_failing_once(stream: str, token: int):
+        if not failures:
+            failures.append(stream)
+            raise ConnectionError("injected: the event log is unreachable")
+        return await real_claim_stream(stream, token)
+
+    log.claim_stream = claim_stream_failing_once
+    started = time.monotonic()
+    events = stream_round(http, f"{base_url}/api/rounds", {"pipeline": "chat", **QUESTION})
+    assert time.monotonic() - started < 30
+    assert events[-1].data["type"] == "RUN_FINISHED" and len(failures) == 1
+    assert [event.id for event in events] == list(range(1, len(events) + 1))
+    stored = http.get(f"{base_url}/api/rounds/{events[0].data['runId']}").json()
+    assert stored["status"] == "completed" and stored["attempt"] == 2
