@@ -63,7 +63,8 @@ def test_an_attempt_that_cannot_start_is_handed_back_and_played_at_once(
     )
     base_url, app = serve(settings)
     log = app.state.service.backends.log
-    real_claim_stream, failures = log.claim_stream, []
+    real_claim_stream = log.claim_stream
+    failures: list[str] = []
 
     async def claim_stream_failing_once(stream: str, token: int):
         if not failures:
