@@ -91,7 +91,10 @@ def create_app(
             stack.push_async_callback(database.close)
             if settings.migrate_on_start:
                 await database.migrate()
-            backends = build_backends(settings, concurrency=concurrency)
+            backends = build_backends(
+                settings,
+                concurrency=(concurrency or settings.worker_concurrency) if plays else None,
+            )
             stack.push_async_callback(backends.close)
             metrics = Metrics()
             questions = QuestionSource(config.questions)

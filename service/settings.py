@@ -95,7 +95,8 @@ class Settings(BaseSettings):
     it stays in this one process, which then plays the rounds itself."""
 
     redis_pool_size: int = Field(default=20, ge=2, le=1000)
-    """Redis connections one process may open for commands (live tails share one more)."""
+    """Redis connections one process may open for commands (live tails share one more); a
+    process that plays rounds has one more per round it plays at once."""
 
     redis_prefix: str = Field(default="quizrelay", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     """Prefix of every Redis key (and the queue's name): deployments sharing a Redis differ here."""

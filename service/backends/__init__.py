@@ -56,8 +56,11 @@ QUEUE_SPARE_CONNECTIONS = 20
 
 
 def build_backends(settings: Settings, *, concurrency: int | None = None) -> Backends:
-    """``concurrency``: the rounds this process's worker plays at once (each blocks one of the
-    queue's Redis connections while it waits for a job)."""
+    """``concurrency``: the rounds this process's worker plays at once (None: it plays none).
+    Each slot blocks one of the queue's Redis connections while it waits for a job, and each
+    running round may hold a command connection while it appends: with only
+    ``QUIZRELAY_REDIS_POOL_SIZE`` (20) for 100 rounds, appends and claims waited past the pool's
+    5 s under overload, so a worker's command pool has a connection per slot on top."""
     if settings.redis_url is None:
         storage = storage_from_string("async+memory://")
         return Backends(
@@ -77,7 +80,7 @@ def build_backends(settings: Settings, *, concurrency: int | None = None) -> Bac
     name = f"{prefix}:{os.getpid()}"  # CLIENT LIST shows which process holds a connection
     pool = BlockingConnectionPool.from_url(  # a bounded pool: callers wait for a connection
         url,
-        max_connections=settings.redis_pool_size,
+        max_connections=settings.redis_pool_size + (concurrency or 0),
         timeout=5,
         socket_timeout=REDIS_SOCKET_TIMEOUT,
         socket_connect_timeout=5,

@@ -338,3 +338,29 @@ async def test_the_queue_has_a_redis_connection_for_every_worker_slot(prefix: st
     waiting = [client.blpop([f"{prefix}:nothing"], timeout=1) for _ in range(125)]
     assert await asyncio.gather(*waiting) == [None] * 125
     await backends.close()
+
+
+async def test_a_worker_has_a_redis_command_connection_for_every_round_it_plays(
+    prefix: str,
+) -> None:
+    """100 rounds appending at once on a worker whose command pool had only the API's 20 waited
+    past the pool's 5 s under overload ('No connection available': appends retried, claims
+    failed). A worker's pool has one more per slot; an API process keeps the configured 20."""
+    from quizrelay.backends import build_backends
+    from quizrelay.settings import Settings
+
+    settings = Settings(redis_url=redis_url(), redis_prefix=prefix, llm_base_url="http://x/v1",
+                        model="m", database_url="sqlite:///unused.db")  # fmt: skip
+    worker = build_backends(settings, concurrency=100)
+    assert worker.redis is not None
+    held = [await worker.redis.connection_pool.get_connection() for _ in range(110)]
+    started = asyncio.get_running_loop().time()
+    assert await worker.redis.ping()  # one left over: no wait for a connection
+    assert asyncio.get_running_loop().time() - started < 1
+    for connection in held:
+        await worker.redis.connection_pool.release(connection)
+    await worker.close()
+    api = build_backends(settings)
+    assert api.redis is not None
+    assert api.redis.connection_pool.max_connections == settings.redis_pool_size
+    await api.close()
