@@ -19,11 +19,11 @@ from typing import Any
 from ..agent_specs import PricesSpec
 from ..errors import failure_from_request
 from ..events import RESUMED, RoundEvents
-from ..execution.claims import Claim, ClaimLost, Claims
+from ..execution.claims import Claim, Claims
 from ..execution.executor import RoundExecutor
 from ..execution.leases import LeaseKeeper
 from ..execution.ports import EventLog, Job
-from ..execution.progress import hand_back, save_progress, stream_history
+from ..execution.progress import hand_back, save_progress, store_events_every, stream_history
 from ..execution.publisher import StreamPublisher
 from ..execution.service import RoundService
 from ..rounds.planning import Planner
@@ -133,7 +133,12 @@ class ComparisonExecutor:
             on_lost=lambda: self._lose(claim.id),
             on_cancel=lambda reason: self._cancel_requested(claim.id, reason),
         )
-        storing = asyncio.create_task(self._store_events(claim, publisher))
+        storing = asyncio.create_task(
+            store_events_every(
+                self.leases.interval, self.db, claim, publisher,
+                on_lost=lambda: self._lose(claim.id),
+            )
+        )  # fmt: skip
 
         def stop_keeping() -> None:  # the attempt ends: see LeaseKeeper.ending
             storing.cancel()
@@ -216,20 +221,6 @@ class ComparisonExecutor:
     def _cancel_requested(self, comparison_id: str, reason: str) -> None:
         if comparison_id not in self._reasons:  # the keeper sees it at every renewal
             self.cancel(comparison_id, failure_from_request(reason).message)
-
-    async def _store_events(self, claim: Claim, publisher: StreamPublisher) -> None:
-        """Store new progress events every few seconds (the lease is the keeper's business)."""
-        while True:
-            await asyncio.sleep(self.leases.interval)
-            if not publisher.unstored():
-                continue
-            try:
-                await save_progress(self.db, claim, publisher, {})
-            except ClaimLost:
-                self._lose(claim.id)
-                return
-            except Exception as exc:  # the database is away: the next store takes them all
-                logger.warning("comparison %s: storing events failed (%s)", claim.id, exc)
 
     async def _play(
         self, claim: Claim, settings: dict[str, Any], events: RoundEvents

@@ -41,7 +41,7 @@ from .claims import Claim, ClaimLost
 from .fallbacks import give_back_unstarted, store_as_failed
 from .leases import LeaseKeeper
 from .ports import EventLog, Job, RoundQueue
-from .progress import hand_back, save_progress
+from .progress import hand_back, save_progress, store_events_every
 from .resume import checkpoint_of
 
 logger = logging.getLogger(__name__)
@@ -88,8 +88,6 @@ class RoundExecutor:
         self.round_timeout = round_timeout
         self.answer_timeout = answer_timeout
         self.leases = leases
-        self.store_interval = leases.interval
-        """Seconds between stores of a running round's new events (between checkpoints)."""
         self.secrets = list(secrets)
         self.on_outcome = on_outcome
         self.trace_processors = list(trace_processors)
@@ -176,7 +174,13 @@ class RoundExecutor:
             on_lost=lambda: self._lose(attempt),
             on_cancel=lambda reason: self.cancel(attempt.round_id, reason),
         )
-        storing = asyncio.create_task(self._store_events(attempt), name=f"store {ctx.round_id}")
+        storing = asyncio.create_task(
+            store_events_every(
+                self.leases.interval, self.db, claim, attempt.publisher,
+                on_lost=lambda: self._lose(attempt),
+            ),
+            name=f"store {ctx.round_id}",
+        )  # fmt: skip
 
         def stop_keeping() -> None:  # the attempt ends: see LeaseKeeper.ending
             storing.cancel()
@@ -258,21 +262,6 @@ class RoundExecutor:
         ctx.question_provider = lambda: drawn
 
     # While it plays ---------------------------------------------------------------------------
-    async def _store_events(self, attempt: Attempt) -> None:
-        """Store the events published since the last store, every ``store_interval`` s: what a
-        reader replays from if the event log lost them (the lease is the keeper's business)."""
-        while True:
-            await asyncio.sleep(self.store_interval)
-            if not attempt.publisher.unstored():
-                continue
-            try:
-                await save_progress(self.db, attempt.claim, attempt.publisher, {})
-            except ClaimLost:
-                self._lose(attempt)
-                return
-            except Exception as exc:  # the database is away: the next store takes them all
-                logger.warning("round %s: storing events failed (%s)", attempt.round_id, exc)
-
     def _checkpoint_soon(self, attempt: Attempt) -> None:
         """A step was completed (question set, answer given): store it, in order, off the path."""
         previous = attempt.saving

@@ -9,6 +9,9 @@ when the event log lost them. (Leases are renewed apart, by :class:`~.leases.Lea
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from ..storage.db import Database
@@ -17,6 +20,8 @@ from ..storage.tables import utcnow
 from .claims import Claim, ClaimLost, Claims
 from .ports import EventLog, EventRecord
 from .publisher import StreamPublisher
+
+logger = logging.getLogger(__name__)
 
 
 async def save_progress(
@@ -38,6 +43,30 @@ async def save_progress(
         if unstored:
             publisher.stored = unstored[-1].id  # ids are positions: record n is records[n - 1]
     return cancel_requested
+
+
+async def store_events_every(
+    interval: float,
+    database: Database,
+    claim: Claim,
+    publisher: StreamPublisher,
+    *,
+    on_lost: Callable[[], object],
+) -> None:
+    """Store the events published since the last store, every ``interval`` s, until cancelled:
+    what a reader replays from if the event log lost them (the lease is the keeper's business).
+    ``on_lost`` is called, and the loop ends, when the claim went to another attempt."""
+    while True:
+        await asyncio.sleep(interval)
+        if not publisher.unstored():
+            continue
+        try:
+            await save_progress(database, claim, publisher, {})
+        except ClaimLost:
+            on_lost()
+            return
+        except Exception as exc:  # the database is away: the next store takes them all
+            logger.warning("%s: storing events failed (%s)", claim.stream, exc)
 
 
 async def hand_back(database: Database, claim: Claim) -> bool:
