@@ -337,11 +337,15 @@ class Cluster:
 
 LOG_SIGNS = {  # what a worker's log says when its rounds do not go as planned
     "lease_expired": "lease expired on attempt",
-    "heartbeat_failed": "heartbeat failed",
+    "lease_renewal_failed": "lease renewal failed",
+    "lease_renewal_late": "lease renewal late",
+    "events_store_failed": "storing events failed",
     "checkpoint_failed": "checkpoint failed",
+    "attempt_not_started": "could not start",
     "store_failed": "could not store round",
     "lost_claims": "another worker owns",
     "redis_pool_exhausted": "MaxConnectionsError",
+    "redis_pool_waited_out": "No connection available",
     "saq_upkeep_failed": "Upkeep task failed",
 }
 
