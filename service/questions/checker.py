@@ -15,18 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from .tokens import Token, tokenize
+
 MatchKind = Literal["exact", "equivalent", "mismatch", "unanswered"]
 
 MAX_CHARS = 2000
 """Only this prefix of an answer is read, so a huge answer cannot make the check slow."""
 
-_TOKEN_RE = re.compile(
-    r"(?P<num>(?:(?<![\w)])[-+])?"  # a sign, not right after a word character or ")"
-    r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"  # 1,234,567 or 1234, then decimals
-    r"(?:[ \t]*/[ \t]*\d+(?:\.\d+)?)?)"  # a fraction's denominator
-    r"|(?P<word>[^\W\d_]+(?:['-][^\W\d_]+)*)"
-    r"|(?P<punct>\S)"
-)
 _MARKER_RE = re.compile(
     r"\banswers?\s*(?::|=|\bis(?![\w'])|\b(?:would|should|will|must) be\b)", re.IGNORECASE
 )
@@ -34,39 +29,6 @@ _TAG_RES = (
     re.compile(r"<answer>(.*?)</answer>", re.IGNORECASE | re.DOTALL),
     re.compile(r"\\boxed\{([^{}]*)\}"),
 )
-
-_UNITS = {
-    w: i
-    for i, w in enumerate(
-        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-    )
-}
-_TEENS = {
-    w: i + 10
-    for i, w in enumerate(
-        [
-            "ten",
-            "eleven",
-            "twelve",
-            "thirteen",
-            "fourteen",
-            "fifteen",
-            "sixteen",
-            "seventeen",
-            "eighteen",
-            "nineteen",
-        ]
-    )
-}
-_TENS = {
-    w: (i + 2) * 10
-    for i, w in enumerate(
-        ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-    )
-}
-_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9}
-_NUMBER_WORDS = set(_UNITS) | set(_TEENS) | set(_TENS) | set(_SCALES) | {"hundred"}
-_SIGN_WORDS = {"minus", "negative"}
 
 _BOUNDARIES = {".", "!", "?", ";"}
 _NEGATIONS = {
@@ -108,13 +70,6 @@ class AnswerCheck:
 
 
 @dataclass(frozen=True)
-class _Tok:
-    kind: str  # "num", "word" or "punct"
-    text: str
-    value: float | None = None
-
-
-@dataclass(frozen=True)
 class _Outcome:
     kind: str  # "correct", "mismatch", "negated", "conflict" or "unanswered"
     candidate: str
@@ -153,81 +108,10 @@ def extract_answer(text: str) -> str:
     return text
 
 
-def _number_value(text: str) -> float:
-    compact = text.replace(",", "").replace(" ", "").replace("\t", "")
-    if "/" in compact:
-        numerator, denominator = compact.split("/")
-        if float(denominator) == 0:
-            return math.inf
-        return float(numerator) / float(denominator)
-    return float(compact)
-
-
-def _read_number_words(words: list[_Tok], start: int) -> tuple[float, int]:
-    """Reads English number words from ``start``; returns (value, end), end == start if none."""
-    total, current, last = 0.0, 0.0, None
-    i, end = start, start
-    while i < len(words) and words[i].kind == "word":
-        word = words[i].text
-        following = words[i + 1].text if i + 1 < len(words) else ""
-        if word in _UNITS and last in (None, "ten", "hundred", "scale"):
-            current, last = current + _UNITS[word], "unit"
-        elif word in _TEENS and last in (None, "hundred", "scale"):
-            current, last = current + _TEENS[word], "teen"
-        elif word in _TENS and last in (None, "hundred", "scale"):
-            current, last = current + _TENS[word], "ten"
-        elif word == "hundred" and last in ("unit", "teen", "ten") and current < 100:
-            current, last = current * 100, "hundred"
-        elif word in _SCALES and last in ("unit", "teen", "ten", "hundred"):
-            total, current, last = total + current * _SCALES[word], 0.0, "scale"
-        elif word == "and" and last in ("hundred", "scale") and following in _NUMBER_WORDS:
-            i += 1
-            continue
-        elif word == "point" and last is not None and following in _UNITS:
-            digits = ""
-            i += 1
-            while i < len(words) and words[i].text in _UNITS:
-                digits += str(_UNITS[words[i].text])
-                i += 1
-            return total + current + float("0." + digits), i
-        else:
-            break
-        i += 1
-        end = i
-    return total + current, end
-
-
-def _tokenize(text: str) -> list[_Tok]:
-    """Numbers (digits, fractions, number words, signs), words and punctuation, lower-cased."""
-    raw: list[_Tok] = []
-    for m in _TOKEN_RE.finditer(text.lower()):
-        if m.lastgroup == "num":
-            raw.append(_Tok("num", m.group(), _number_value(m.group())))
-        elif m.lastgroup == "word" and all(p in _NUMBER_WORDS for p in m.group().split("-")):
-            raw.extend(_Tok("word", part) for part in m.group().split("-"))  # "sixty-eight"
-        else:
-            raw.append(_Tok(m.lastgroup or "punct", m.group()))
-    tokens: list[_Tok] = []
-    i = 0
-    while i < len(raw):
-        value, end = _read_number_words(raw, i)
-        if end > i:
-            tok = _Tok("num", " ".join(t.text for t in raw[i:end]), value)
-            i = end
-        else:
-            tok = raw[i]
-            i += 1
-        if tok.kind == "num" and tokens and tokens[-1].text in _SIGN_WORDS:
-            sign = tokens.pop()
-            tok = _Tok("num", f"{sign.text} {tok.text}", -(tok.value or 0.0))
-        tokens.append(tok)
-    return tokens
-
-
 def parse_number(text: str) -> float | None:
     """The number ``text`` is ("1,024", "-3/4", "seven hundred and sixty-eight"), or None if
     it is not exactly one number (a list such as "1, 2, 4" is not a number)."""
-    items = [t for t in _tokenize(_clean(text)) if t.kind != "punct"]
+    items = [t for t in tokenize(_clean(text)) if t.kind != "punct"]
     if len(items) == 1 and items[0].kind == "num":
         return items[0].value
     return None
@@ -250,7 +134,7 @@ def _quote(text: str) -> str:
     return f'"{text[:37]}..."' if len(text) > 40 else f'"{text}"'
 
 
-def _window(tokens: list[_Tok], index: int, step: int, size: int) -> list[str]:
+def _window(tokens: list[Token], index: int, step: int, size: int) -> list[str]:
     """Up to ``size`` words/numbers next to ``index`` in one direction, within the sentence."""
     found: list[str] = []
     k = index + step
@@ -264,7 +148,7 @@ def _window(tokens: list[_Tok], index: int, step: int, size: int) -> list[str]:
     return found if step > 0 else found[::-1]
 
 
-def _negated(tokens: list[_Tok], start: int, end: int, reference_words: set[str]) -> bool:
+def _negated(tokens: list[Token], start: int, end: int, reference_words: set[str]) -> bool:
     """Whether the candidate at tokens[start:end] is denied ("not 768", "768 is wrong")."""
     negations = (_NEGATIONS - {"no"}) if "no" in reference_words else _NEGATIONS
     before = _window(tokens, start, -1, 4)
@@ -280,7 +164,7 @@ def _negated(tokens: list[_Tok], start: int, end: int, reference_words: set[str]
 
 
 def _compare_number(
-    tokens: list[_Tok], reference: float | None, extracted: str, ref_text: str
+    tokens: list[Token], reference: float | None, extracted: str, ref_text: str
 ) -> _Outcome:
     equals = [k for k, t in enumerate(tokens) if t.text == "="]
     if equals and any(t.kind == "num" for t in tokens[equals[-1] :]):
@@ -310,7 +194,7 @@ def _compare_number(
 
 
 def _compare_items(
-    tokens: list[_Tok], ref_items: list[_Tok], extracted: str, ref_text: str
+    tokens: list[Token], ref_items: list[Token], extracted: str, ref_text: str
 ) -> _Outcome:
     """Words, yes/no and lists: the reference must appear as whole items, in order."""
     positions = [k for k, t in enumerate(tokens) if t.kind != "punct"]
@@ -319,7 +203,7 @@ def _compare_items(
     items = [tokens[k] for k in positions]
     n = len(ref_items)
 
-    def same(a: _Tok, b: _Tok) -> bool:
+    def same(a: Token, b: Token) -> bool:
         if a.kind == "num" and b.kind == "num":
             return _same_value(a.value, b.value)
         return a.kind == b.kind and a.text == b.text
@@ -372,8 +256,8 @@ def _compare_items(
 
 def _compare(extracted: str, reference: str) -> _Outcome:
     ref_text = reference.strip()
-    ref_items = [t for t in _tokenize(_clean(reference)) if t.kind != "punct"]
-    tokens = _tokenize(extracted)
+    ref_items = [t for t in tokenize(_clean(reference)) if t.kind != "punct"]
+    tokens = tokenize(extracted)
     if not ref_items:
         return _Outcome("mismatch", extracted, "There is no reference answer to compare with")
     if len(ref_items) == 1 and ref_items[0].kind == "num":
