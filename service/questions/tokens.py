@@ -19,6 +19,7 @@ _TOKEN_RE = re.compile(
     r"|(?P<word>[^\W\d_]+(?:['-][^\W\d_]+)*)"
     r"|(?P<punct>\S)"
 )
+
 _UNITS = {
     w: i
     for i, w in enumerate(
@@ -49,8 +50,8 @@ _TENS = {
     )
 }
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9}
-NUMBER_WORDS = set(_UNITS) | set(_TEENS) | set(_TENS) | set(_SCALES) | {"hundred"}
-SIGN_WORDS = {"minus", "negative"}
+_NUMBER_WORDS = set(_UNITS) | set(_TEENS) | set(_TENS) | set(_SCALES) | {"hundred"}
+_SIGN_WORDS = {"minus", "negative"}
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def _read_number_words(words: list[Token], start: int) -> tuple[float, int]:
             current, last = current * 100, "hundred"
         elif word in _SCALES and last in ("unit", "teen", "ten", "hundred"):
             total, current, last = total + current * _SCALES[word], 0.0, "scale"
-        elif word == "and" and last in ("hundred", "scale") and following in NUMBER_WORDS:
+        elif word == "and" and last in ("hundred", "scale") and following in _NUMBER_WORDS:
             i += 1
             continue
         elif word == "point" and last is not None and following in _UNITS:
@@ -110,7 +111,7 @@ def tokenize(text: str) -> list[Token]:
     for m in _TOKEN_RE.finditer(text.lower()):
         if m.lastgroup == "num":
             raw.append(Token("num", m.group(), _number_value(m.group())))
-        elif m.lastgroup == "word" and all(p in NUMBER_WORDS for p in m.group().split("-")):
+        elif m.lastgroup == "word" and all(p in _NUMBER_WORDS for p in m.group().split("-")):
             raw.extend(Token("word", part) for part in m.group().split("-"))  # "sixty-eight"
         else:
             raw.append(Token(m.lastgroup or "punct", m.group()))
@@ -124,7 +125,7 @@ def tokenize(text: str) -> list[Token]:
         else:
             tok = raw[i]
             i += 1
-        if tok.kind == "num" and tokens and tokens[-1].text in SIGN_WORDS:
+        if tok.kind == "num" and tokens and tokens[-1].text in _SIGN_WORDS:
             sign = tokens.pop()
             tok = Token("num", f"{sign.text} {tok.text}", -(tok.value or 0.0))
         tokens.append(tok)

@@ -5,13 +5,11 @@ and the paced responder streams a fixed answer at a set pace (what the benchmark
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import openai
 import pytest
-from openai.types.chat import ChatCompletionChunk
 
+from .conftest import MESSAGES, client_for, stream_chunks
 from .scripted_openai import (
     PACED_ANSWER,
     ScriptedOpenAIServer,
@@ -20,23 +18,6 @@ from .scripted_openai import (
     paced_auto_responder,
     stream_payloads,
 )
-
-MESSAGES: list[Any] = [{"role": "user", "content": "What is six times seven?"}]
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedOpenAIServer]:
-    with ScriptedOpenAIServer() as scripted:
-        yield scripted
-
-
-async def stream_chunks(server: ScriptedOpenAIServer, **extra: Any) -> list[ChatCompletionChunk]:
-    client = openai.AsyncOpenAI(base_url=server.base_url, api_key="test", max_retries=0)
-    async with client:
-        stream = await client.chat.completions.create(
-            model="any", messages=MESSAGES, stream=True, **extra
-        )
-        return [chunk async for chunk in stream]
 
 
 @pytest.mark.asyncio
@@ -65,7 +46,8 @@ async def test_auto_responder_satisfies_a_named_tool_choice(server: ScriptedOpen
     ]
     server.responder = auto_responder
     choice: Any = {"type": "function", "function": {"name": "submit"}}
-    chunks = await stream_chunks(server, tools=tools, tool_choice=choice)
+    async with client_for(server) as client:
+        chunks = await stream_chunks(client, tools=tools, tool_choice=choice)
     deltas = [tc for c in chunks if c.choices for tc in c.choices[0].delta.tool_calls or []]
     assert deltas[0].function and deltas[0].function.name == "submit"
     arguments = json.loads("".join(d.function.arguments or "" for d in deltas if d.function))

@@ -19,7 +19,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageFunction
 
 from tests.conftest import wait_until
 
+from .conftest import MESSAGES, client_for, stream_chunks
 from .scripted_openai import (
     PACED_ANSWER,
     ScriptedOpenAIServer,
@@ -40,26 +40,7 @@ from .scripted_openai import (
     tool_call,
 )
 
-MESSAGES: list[Any] = [{"role": "user", "content": "What is six times seven?"}]
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedOpenAIServer]:
-    with ScriptedOpenAIServer() as scripted:
-        yield scripted
-
-
-def client_for(server: ScriptedOpenAIServer, **options: Any) -> openai.AsyncOpenAI:
-    """The production client, with retries off so each scripted step is one request."""
-    return openai.AsyncOpenAI(base_url=server.base_url, api_key="test", max_retries=0, **options)
-
-
-async def stream_chunks(client: openai.AsyncOpenAI, **extra: Any) -> list[ChatCompletionChunk]:
-    stream = await client.chat.completions.create(
-        model="any", messages=MESSAGES, stream=True, **extra
-    )
-    return [chunk async for chunk in stream]
 
 
 def joined_content(chunks: list[ChatCompletionChunk]) -> str:
