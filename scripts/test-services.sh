@@ -68,7 +68,15 @@ _qr_start_redis() {
     _QR_STOP+=("kill \$(cat $_qr_dir/redis.pid)")
 }
 
+_qr_postgres_binaries() {  # a test restarts a PostgreSQL of its own (tests/support/private_postgres.py)
+    if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+        echo "test-services: installing postgresql's binaries (apt-get)" >&2
+        _qr_as_root apt-get update -qq && _qr_as_root apt-get install -y -qq postgresql >/dev/null
+    fi
+}
+
 _QR_STOP=()
+_qr_postgres_binaries
 _qr_postgres_up || { echo "test-services: no PostgreSQL at $TEST_POSTGRES_URL; starting one" >&2; _qr_start_postgres; }
 _qr_redis_up || { echo "test-services: no Redis at $TEST_REDIS_URL; starting one" >&2; _qr_start_redis; }
 _qr_postgres_up || { echo "test-services: PostgreSQL is not reachable at $TEST_POSTGRES_URL" >&2; exit 1; }

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ from typing import Any
 from agents.tracing import Span, Trace, TracingProcessor
 
 from ..errors import scrub
+from ..storage.db import retrying
 from ..storage.traces import TraceStore
 from .annotations import pop_first_token
 
@@ -32,6 +34,9 @@ logger = logging.getLogger(__name__)
 BATCH = 500
 LINGER = 0.5
 """Seconds the writer gathers records before a transaction (when no round waits on it)."""
+AWAY_FOR = 120.0
+"""Seconds a batch is retried while the database is away (a restart, a failover) before it is
+given up; a batch the database refuses outright is given up at once."""
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -175,8 +180,8 @@ class StoreTracingProcessor(TracingProcessor):
                 self._hurry.clear()
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            try:
-                await self._write(batch)
+            try:  # the inserts skip rows already stored, so a retried batch cannot duplicate
+                await retrying(functools.partial(self._write, batch), within=AWAY_FOR)
             except Exception:  # keep the writer alive; the failure is logged with its cause
                 logger.exception("could not store %d trace records", len(batch))
             finally:
