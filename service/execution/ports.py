@@ -47,7 +47,8 @@ class EventLog(Protocol):
 
     async def append(self, stream: str, records: list[EventRecord], *, token: int) -> None:
         """Append ``records`` (ids continuing the stream) unless ``token`` is outdated
-        (:class:`StaleWriter`). Idempotent: records whose ids are already there are skipped."""
+        (:class:`StaleWriter`); a newer ``token`` claims the stream as :meth:`claim_stream`
+        does. Idempotent: records whose ids are already there are skipped."""
         ...
 
     async def read(self, stream: str, after: int) -> list[EventRecord]:

@@ -91,7 +91,13 @@ async def stream_history(
     """Every event the stream has so far, for an attempt that continues it: claims the stream in
     the event log (fencing out the previous writer) and fills in from the database what the log
     no longer holds (it expired, or Redis restarted). ``stored`` is how many events the row says
-    the database has, when the caller knows (None: look)."""
+    the database has, when the caller knows (None: look).
+
+    A round's first attempt with nothing stored has no history and no earlier writer to fence
+    out: its first append claims the stream (a newer token always does), which saves a round
+    trip to the event log on the path to the round's first token."""
+    if claim.attempt == 1 and stored == 0:
+        return []
     in_log = await log.claim_stream(claim.stream, claim.token)
     first_in_log = in_log[0].id if in_log else None
     if first_in_log == 1 or (stored == 0 and not in_log):

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..vocabulary import CANCELLED, FINISHED
-from .db import Database
+from .db import Database, insert_new
 from .tables import GameRow, RoundRow, utcnow
 
 
@@ -58,18 +58,18 @@ class RoundStore:
         now = utcnow()
         try:
             async with self.db.transaction() as session:
-                if await session.get(GameRow, new.game_id) is None:
-                    session.add(
-                        GameRow(
-                            id=new.game_id,
-                            pipeline=new.pipeline,
-                            mode=new.mode,
-                            owner=new.owner,
-                            settings={},
-                            created_at=now,
-                        )
+                # The game, if this is its first round (no read first: one round trip fewer on
+                # the path to the round's first token; an existing game is left as it is).
+                await session.execute(
+                    insert_new(session, GameRow).values(
+                        id=new.game_id,
+                        pipeline=new.pipeline,
+                        mode=new.mode,
+                        owner=new.owner,
+                        settings={},
+                        created_at=now,
                     )
-                    await session.flush()
+                )
                 session.add(
                     RoundRow(
                         id=new.id,

@@ -53,26 +53,28 @@ def test_an_outcome_that_cannot_be_stored_ends_the_round_as_failed(
 
 
 def test_an_attempt_that_cannot_start_is_handed_back_and_played_at_once(
-    make_settings, serve, http, model_server
+    make_settings, serve, http, model_server, monkeypatch
 ):
-    """The event log fails as a worker begins the round (seen: a Redis pool exhausted under
-    overload). The round goes straight back to the queue and is played by the next attempt —
-    not left with a lease nobody renews until the sweeper notices (here: 10 minutes)."""
+    """Rebuilding the attempt fails as a worker begins the round (seen: a Redis pool exhausted
+    under overload, when the stream was still claimed before the first event). The round goes
+    straight back to the queue and is played by the next attempt — not left with a lease nobody
+    renews until the sweeper notices (here: 10 minutes)."""
+    from quizrelay.execution import executor
+
     settings = make_settings(
         llm_base_url=model_server.base_url, model_profile="llama-cpp", lease_seconds=600
     )
     base_url, app = serve(settings)
-    log = app.state.service.backends.log
-    real_claim_stream = log.claim_stream
+    real_prepare = executor.prepare_attempt
     failures: list[str] = []
 
-    async def claim_stream_failing_once(stream: str, token: int):
+    async def prepare_failing_once(claim, row, **kwargs):
         if not failures:
-            failures.append(stream)
+            failures.append(claim.stream)
             raise ConnectionError("injected: the event log is unreachable")
-        return await real_claim_stream(stream, token)
+        return await real_prepare(claim, row, **kwargs)
 
-    log.claim_stream = claim_stream_failing_once
+    monkeypatch.setattr(executor, "prepare_attempt", prepare_failing_once)
     started = time.monotonic()
     events = stream_round(http, f"{base_url}/api/rounds", {"pipeline": "chat", **QUESTION})
     assert time.monotonic() - started < 30
