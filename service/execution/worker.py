@@ -28,6 +28,9 @@ from .sweeper import Sweeper
 
 logger = logging.getLogger(__name__)
 
+CONSUMER_STOP_TIMEOUT = 5.0
+"""Seconds a draining worker waits for its queue consumer to stop before cancelling it."""
+
 
 def new_worker_id() -> str:
     """Host, process and a random part: unique across restarts and machines."""
@@ -124,6 +127,12 @@ class Worker:
             for runner in self.runners.values():
                 await runner.hand_back_all()
         if self._consuming is not None:
+            # The consumer ends by itself once the queue is stopped; cancelling it while the
+            # queue library shuts down its own tasks would leave them unawaited (SAQ then logs
+            # "_GatheringFuture exception was never retrieved" on every drain).
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                async with asyncio.timeout(CONSUMER_STOP_TIMEOUT):
+                    await asyncio.shield(self._consuming)
             self._consuming.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._consuming

@@ -152,13 +152,21 @@ def test_sigterm_drains_a_worker_and_hands_unfinished_rounds_back(
         before = events_of(lines, until=lambda e: e.name == "question")
         draining = running_on(workers)
         # uvicorn ends a clean shutdown by re-raising the signal it caught: -15 is a clean exit.
+        stopping = time.monotonic()
         assert draining.terminate(timeout=30) in (0, -15)
+        stopped_in = time.monotonic() - stopping
         after = events_of(lines)
     events = before + after
     assert contiguous(events) and events[-1].type == "RUN_FINISHED"
     assert [e.data["value"]["attempt"] for e in events if e.name == "resumed"] == [2]
     log = draining.log_text()
     assert "handing 1 unfinished job(s) back" in log and "Application shutdown complete" in log
+    assert stopped_in < 0.5 + 10, stopped_in  # the grace, then the queue's own stop (≤ 5 s)
+    idle = next(worker for worker in workers if worker is not draining)
+    assert idle.terminate(timeout=30) in (0, -15)
+    for worker in workers:  # a quiet, clean stop, busy or idle
+        log = worker.log_text()
+        assert "Traceback" not in log and "never retrieved" not in log, log
 
 
 def test_a_cancel_sent_to_the_other_api_reaches_the_worker(cluster: Callable[..., Cluster]) -> None:
