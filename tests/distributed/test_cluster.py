@@ -113,9 +113,16 @@ def test_a_human_round_waits_in_the_database_across_restarts(
     assert [e.data["value"]["correct"] for e in second if e.name == "verdict"] == [True]
 
 
+KILLED_AT = {  # the event after which the worker dies, and the steps it may be resumed at
+    "answer": ("Answerer", "Judge"),  # mid-round: the question and the answer are checkpointed
+    "round": ("Questioner", "Answerer"),  # at once: nothing is stored but the stream's start
+}
+
+
 @pytest.mark.parametrize("pipeline", ["agents", "chat"])
+@pytest.mark.parametrize("killed_at", list(KILLED_AT))
 def test_a_killed_worker_is_resumed_elsewhere_and_the_stream_goes_on(
-    cluster: Callable[..., Cluster], pipeline: str
+    cluster: Callable[..., Cluster], pipeline: str, killed_at: str
 ) -> None:
     c = cluster()
     api = c.api("api")
@@ -124,14 +131,16 @@ def test_a_killed_worker_is_resumed_elsewhere_and_the_stream_goes_on(
         "POST", f"{api.url}/api/rounds", json={"pipeline": pipeline, **QUESTION}
     ) as response:  # fmt: skip
         lines = response.iter_lines()
-        before = events_of(lines, until=lambda e: e.name == "answer")  # mid-round
+        before = events_of(lines, until=lambda e: e.name == killed_at)
         victim = running_on(workers)
         victim.kill()
         after = events_of(lines)  # the same connection: no reconnect
     events = before + after
     assert contiguous(events), [e.id for e in events]
     resumed = [e.data["value"] for e in events if e.name == "resumed"]
-    assert resumed and resumed[0]["attempt"] == 2 and resumed[0]["step"] in ("Answerer", "Judge")
+    assert resumed and resumed[0]["attempt"] == 2 and resumed[0]["step"] in KILLED_AT[killed_at]
+    assert len([e for e in events if e.name == "question"]) == 1
+    assert len([e for e in events if e.name == "round"]) == 1
     assert events[-1].type == "RUN_FINISHED"
     assert [e.type for e in events].count("RUN_STARTED") == 1
     assert len([e for e in events if e.name == "verdict"]) == 1
