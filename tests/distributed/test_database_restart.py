@@ -58,6 +58,13 @@ def test_a_postgres_restart_mid_round_is_retried(
         down = httpx.get(f"{api.url}/readyz")
         assert down.status_code == 503
         assert down.json()["dependencies"]["database"].startswith("down")
+        for refused in (  # what needs the database now: a 503 that says why, never a 500
+            httpx.post(f"{api.url}/api/rounds", json={"pipeline": pipeline, **QUESTION}),
+            httpx.get(f"{api.url}/api/rounds/{round_id}"),
+        ):
+            assert refused.status_code == 503, refused.text
+            assert "the database is unavailable" in refused.json()["detail"]
+            assert refused.headers["retry-after"] == "5"
         time.sleep(1.5)  # the round goes on meanwhile: its tokens reach the client through Redis
         private_postgres.start()
         rest = events_of(lines)  # the same response: the client never reconnected
