@@ -11,6 +11,9 @@ known on the same clock as the client's. A round's time to first token then spli
   delivery  the rest: the delta relayed from the model's socket to the client's (parse, event,
             event log, reader, SSE)
 
+and "paired" is the added TTFT over pairs of rounds played one after the other (its median and
+quartiles), less moved by the machine's drift than the difference of the two medians.
+
 Needs what `distributed.py` needs (PostgreSQL at TEST_POSTGRES_URL, `redis-server` on the PATH).
 """
 
@@ -103,6 +106,24 @@ def main() -> None:
             ]
             ttft, start, delivery = added
             print(f"{pipeline:<10} {'added':<12} {ttft:>+8.1f} {start:>+8.1f} {delivery:>+9.1f}")
+            paired = paired_added(rows["embedded"], rows["distributed"])
+            if paired is not None:
+                low, mid, high = paired
+                spread = f"(TTFT, quartiles {low:+.1f} .. {high:+.1f})"
+                print(f"{pipeline:<10} {'paired':<12} {mid:>+8.1f}   {spread}")
+
+
+def paired_added(
+    embedded: list[tuple[float, float, float]], distributed: list[tuple[float, float, float]]
+) -> tuple[float, float, float] | None:
+    """Quartiles of the added TTFT, ms, over the pairs of rounds played next to each other
+    (round i of each mode): the machine's drift between pairs cancels out, which the difference
+    of two medians does not do."""
+    pairs = [(d[0] - e[0]) * 1000 for e, d in zip(embedded, distributed, strict=False)]
+    if len(pairs) < 4:
+        return None
+    low, mid, high = statistics.quantiles(pairs, n=4)
+    return low, mid, high
 
 
 if __name__ == "__main__":
