@@ -64,7 +64,7 @@ def test_an_attempt_that_cannot_start_is_handed_back_and_played_at_once(
     settings = make_settings(
         llm_base_url=model_server.base_url, model_profile="llama-cpp", lease_seconds=600
     )
-    base_url, app = serve(settings)
+    base_url, _app = serve(settings)
     real_prepare = executor.prepare_attempt
     failures: list[str] = []
 
