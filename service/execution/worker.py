@@ -130,9 +130,7 @@ class Worker:
             # The consumer ends by itself once the queue is stopped; cancelling it while the
             # queue library shuts down its own tasks would leave them unawaited (SAQ then logs
             # "_GatheringFuture exception was never retrieved" on every drain).
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
-                async with asyncio.timeout(CONSUMER_STOP_TIMEOUT):
-                    await asyncio.shield(self._consuming)
+            await asyncio.wait({self._consuming}, timeout=CONSUMER_STOP_TIMEOUT)
             self._consuming.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._consuming

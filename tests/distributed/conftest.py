@@ -34,6 +34,14 @@ def paced_model() -> Iterator[ScriptedOpenAIServer]:
         yield server
 
 
+@pytest.fixture
+def slow_model() -> Iterator[ScriptedOpenAIServer]:
+    """A slower model: a round takes long enough to restart a server in the middle of it."""
+    with ScriptedOpenAIServer(model="scripted-model") as server:
+        server.responder = paced_auto_responder(first_token_delay=0.3, token_interval=0.08)
+        yield server
+
+
 @dataclass
 class Cluster:
     env: dict[str, str]

@@ -12,7 +12,7 @@ import pytest
 
 from tests.distributed.conftest import Cluster
 from tests.distributed.test_cluster import QUESTION, contiguous, events_of, stream
-from tests.fakes.scripted_openai import ScriptedOpenAIServer, paced_auto_responder
+from tests.fakes.scripted_openai import ScriptedOpenAIServer
 from tests.support.private_postgres import PrivatePostgres
 from tests.support.sse import SseEvent
 
@@ -25,13 +25,6 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         yield server
     finally:
         server.close()
-
-
-@pytest.fixture
-def slow_model() -> Iterator[ScriptedOpenAIServer]:
-    with ScriptedOpenAIServer(model="scripted-model") as server:
-        server.responder = paced_auto_responder(first_token_delay=0.3, token_interval=0.08)
-        yield server
 
 
 @pytest.mark.parametrize("pipeline", ["agents", "chat"])

@@ -17,7 +17,7 @@ import redis
 
 from tests.distributed.conftest import Cluster
 from tests.distributed.test_cluster import QUESTION, contiguous, events_of, stream
-from tests.fakes.scripted_openai import ScriptedOpenAIServer, paced_auto_responder
+from tests.fakes.scripted_openai import ScriptedOpenAIServer
 from tests.support.processes import free_port
 from tests.support.sse import parse_sse
 
@@ -64,13 +64,6 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     server.start()
     yield server
     server.kill()
-
-
-@pytest.fixture
-def slow_model() -> Iterator[ScriptedOpenAIServer]:
-    with ScriptedOpenAIServer(model="scripted-model") as server:
-        server.responder = paced_auto_responder(first_token_delay=0.3, token_interval=0.08)
-        yield server
 
 
 def test_a_redis_restart_mid_round_loses_nothing(
