@@ -48,8 +48,8 @@ class TraceStore:
                 row = await session.get(TraceRow, trace_id)
                 if row is not None:
                     row.ended_at = ended_at
-            if spans:  # a retried batch (its commit's answer was lost) skips what is stored
-                await session.execute(insert_new(session, SpanRow), spans)
+            session.add_all(SpanRow(**span) for span in spans)
+            await session.flush()
             for trace_id, error, role in outcomes:
                 await self._apply_outcome(session, trace_id, error, role)
 

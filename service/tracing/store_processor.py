@@ -180,7 +180,7 @@ class StoreTracingProcessor(TracingProcessor):
                 self._hurry.clear()
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            try:  # the inserts skip rows already stored, so a retried batch cannot duplicate
+            try:  # a failed transaction stored nothing, so the retry writes the batch whole
                 await retrying(functools.partial(self._write, batch), within=AWAY_FOR)
             except Exception:  # keep the writer alive; the failure is logged with its cause
                 logger.exception("could not store %d trace records", len(batch))
